@@ -1,0 +1,142 @@
+//! `check`: one task's record, its verified liveness, the CPU and memory of its
+//! process tree, how it ended, and its last output lines.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+use task_watchdog_platform::proc_table::ProcessTable;
+
+use crate::cli::CheckArgs;
+use crate::error::{Error, Result};
+use crate::process::{self, ProcessState, Usage};
+use crate::registry::{Status, Store, Task};
+use crate::render;
+
+/// What `check` observed about a task beyond its record.
+pub struct Observation {
+    pub state: ProcessState,
+    pub usage: Option<Usage>,
+    pub log_tail: Vec<String>,
+}
+
+/// Observes task `id`: liveness, and resources when alive, from one table scan.
+pub fn observe(store: &Store, id: &str, task: &Task, lines: usize) -> Observation {
+    let state = process::main_state(task);
+    let usage = if state.is_alive() || task.status == Status::Running && task.monitor.is_some() {
+        ProcessTable::scan()
+            .ok()
+            .map(|table| process::usage(&process::members(id, task, &table, false), &table))
+    } else {
+        None
+    };
+    Observation {
+        state,
+        usage,
+        log_tail: render::tail_lines(&log_path(store, id, task), lines),
+    }
+}
+
+pub fn log_path(store: &Store, id: &str, task: &Task) -> PathBuf {
+    task.log_file
+        .as_ref()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| store.log_path(id))
+}
+
+pub fn run(store: &Store, args: &CheckArgs) -> Result<u8> {
+    let registry = store.load()?;
+    let task = super::find_task(store, &registry, &args.id)?;
+    let observation = observe(store, &args.id, task, args.lines);
+
+    if args.json {
+        super::print_json(&json_view(&args.id, task, &observation)?)?;
+    } else {
+        super::write_stdout(&human_view(&args.id, task, &observation))?;
+    }
+    Ok(0)
+}
+
+/// The record plus `id`, `alive` and, under `observed`, what was measured now.
+pub fn json_view(id: &str, task: &Task, observation: &Observation) -> Result<Value> {
+    let mut value = serde_json::to_value(task).map_err(|error| Error::io("cannot serialize the task", error.into()))?;
+    let Value::Object(map) = &mut value else {
+        return Ok(value);
+    };
+    map.insert("id".to_string(), json!(id));
+    map.insert("alive".to_string(), json!(observation.state.is_alive()));
+    map.insert(
+        "observed".to_string(),
+        json!({
+            "process_state": state_name(observation.state),
+            "pid_reused": observation.state == ProcessState::Reused,
+            "processes": observation.usage.map(|usage| usage.processes),
+            "cpu_percent": observation.usage.map(|usage| (usage.cpu_percent * 10.0).round() / 10.0),
+            "rss_bytes": observation.usage.map(|usage| usage.rss_bytes),
+            "runtime_secs": render::runtime(task).map(|span| span.as_secs_f64()),
+            "log_tail": observation.log_tail,
+        }),
+    );
+    Ok(value)
+}
+
+pub fn state_name(state: ProcessState) -> &'static str {
+    match state {
+        ProcessState::Alive => "alive",
+        ProcessState::Exited => "exited",
+        ProcessState::Reused => "reused",
+        ProcessState::None => "none",
+        ProcessState::Unknown => "unknown",
+    }
+}
+
+fn human_view(id: &str, task: &Task, observation: &Observation) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Task {id}: {}", task.status.as_str());
+    let _ = writeln!(out, "  Command:   {}", task.command);
+    let _ = writeln!(out, "  Mode:      {}", task.mode);
+    if let Some(native) = &task.native {
+        let _ = writeln!(
+            out,
+            "  Process:   PID {} (group {}), {}",
+            native.pid,
+            native.pgid,
+            render::process_state(observation.state)
+        );
+    } else if task.is_logical() {
+        let _ = writeln!(out, "  Process:   none (logical task: ends with `complete` or `kill`)");
+    }
+    if let Some(usage) = observation.usage {
+        let _ = writeln!(
+            out,
+            "  Resources: {} processes, CPU {:.1}%, RSS {}",
+            usage.processes,
+            usage.cpu_percent,
+            render::bytes(usage.rss_bytes)
+        );
+    }
+    let _ = writeln!(out, "  Started:   {}", task.started_at);
+    if let Some(runtime) = render::runtime(task) {
+        let _ = writeln!(out, "  Runtime:   {}", render::duration(runtime));
+    }
+    if task.status.is_ended() {
+        let reason = task.reason.as_deref().unwrap_or("-");
+        let _ = writeln!(out, "  Ended:     {} ({reason})", render::exit_summary(task));
+        if let Some(count) = task.leftovers_ended.filter(|count| *count > 0) {
+            let _ = writeln!(out, "  Leftovers: {count} processes ended after the main process exited");
+        }
+    }
+    if !task.constitution_rules.is_empty() {
+        let _ = writeln!(out, "  Rules:     {}", task.constitution_rules.join(", "));
+    }
+    if let Some(log) = &task.log_file {
+        let _ = writeln!(out, "  Log:       {log}");
+    }
+    if !observation.log_tail.is_empty() {
+        let _ = writeln!(out, "  Last output:");
+        for line in &observation.log_tail {
+            let _ = writeln!(out, "    {line}");
+        }
+    }
+    out
+}

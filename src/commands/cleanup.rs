@@ -1,0 +1,7 @@
+use crate::cli::CleanupArgs;
+use crate::error::{Error, Result};
+use crate::registry::Store;
+
+pub fn run(_store: &Store, _args: &CleanupArgs) -> Result<u8> {
+    Err(Error::invalid("not implemented yet"))
+}

@@ -1,0 +1,93 @@
+//! `kill`: end a task's whole process tree and record it `cancelled`.
+//!
+//! The cancellation is recorded before any signal is sent, so the monitor, seeing
+//! its task die, records `cancelled` with the exact signal instead of `failed`.
+
+use std::time::Duration;
+
+use task_watchdog_platform::signal;
+use task_watchdog_platform::tree::{self, Target};
+
+use crate::cli::KillArgs;
+use crate::error::{Error, Result};
+use crate::process;
+use crate::registry::{now_rfc3339, Event, Status, Store};
+use crate::units::parse_duration;
+
+/// How long `kill` waits, after the grace period, for the monitor to record the
+/// exit before recording `cancelled` itself.
+const MONITOR_RECORD_WAIT: Duration = Duration::from_secs(5);
+
+pub fn run(store: &Store, args: &KillArgs) -> Result<u8> {
+    let signo = signal::parse(&args.signal).ok_or_else(|| {
+        Error::invalid(format!(
+            "invalid signal {:?}: use a name such as TERM, INT or KILL, or a number from 1 to 64",
+            args.signal
+        ))
+    })?;
+    let grace = parse_duration(&args.grace)?;
+    let registry = store.load()?;
+    let task = super::find_task(store, &registry, &args.id)?.clone();
+
+    if task.status.is_ended() {
+        let outcome = process::end_tree(&args.id, &task, signo, grace)
+            .map_err(|error| Error::io(format!("cannot end leftovers of task {:?}", args.id), error))?;
+        let text = format!(
+            "{} had already ended ({}); ended {} leftover processes\n",
+            args.id,
+            task.status.as_str(),
+            outcome.signalled
+        );
+        super::write_stdout(&text)?;
+        return Ok(0);
+    }
+
+    store.update(|registry, _| {
+        if let Some(task) = registry.task_mut(&args.id)
+            && task.status == Status::Running
+        {
+            task.cancel_requested_at = Some(now_rfc3339());
+        }
+        Ok(())
+    })?;
+
+    let outcome = process::end_tree(&args.id, &task, signo, grace)
+        .map_err(|error| Error::io(format!("cannot signal task {:?}", args.id), error))?;
+    wait_for_monitor(&task, grace);
+
+    store.update(|registry, events| {
+        let Some(task) = registry.task_mut(&args.id) else {
+            return Ok(());
+        };
+        if task.status == Status::Running {
+            task.end(Status::Cancelled, "cancelled");
+        }
+        events.push(
+            Event::new(&args.id, "cancelled")
+                .with("signal", signal::name(signo))
+                .with("processes_signalled", outcome.signalled)
+                .with("processes_killed", outcome.killed),
+        );
+        Ok(())
+    })?;
+    tracing::info!(task = %args.id, signalled = outcome.signalled, killed = outcome.killed, "task killed");
+
+    let text = format!(
+        "cancelled {}: sent {} to {} processes, SIGKILL to {}\n",
+        args.id,
+        signal::name(signo),
+        outcome.signalled,
+        outcome.killed
+    );
+    super::write_stdout(&text)?;
+    Ok(0)
+}
+
+/// Waits for the task's monitor to exit, which it does right after recording the
+/// exit and ending leftovers.
+fn wait_for_monitor(task: &crate::registry::Task, grace: Duration) {
+    if let Some((pid, identity)) = process::monitor_process(task) {
+        let mut alive = vec![Target { pid, identity }];
+        let _ = tree::wait_for_exit(&mut alive, grace + MONITOR_RECORD_WAIT);
+    }
+}

@@ -1,0 +1,79 @@
+//! `register`: record a task, optionally attached to a running process, in the
+//! earlier version's shape.
+
+use task_watchdog_platform::{identity, proc_table};
+
+use crate::cli::RegisterArgs;
+use crate::error::{Error, Result};
+use crate::process;
+use crate::registry::{Event, Status, Store, Task, TaskEntry};
+use crate::task_id;
+
+use super::start::{normalize_rules, refuse_if_live};
+
+pub fn run(store: &Store, args: &RegisterArgs) -> Result<u8> {
+    task_id::validate(&args.id)?;
+    let attached = args.pid.as_deref().map(attach).transpose()?;
+    let rules = normalize_rules(&args.rules);
+
+    store.update(|registry, events| {
+        let mut task = match registry.tasks.get(&args.id) {
+            Some(TaskEntry::Valid(existing)) => {
+                if existing.status == Status::Running {
+                    refuse_if_live(&args.id, existing)?;
+                }
+                let mut task = Task::new(args.command.clone(), existing.constitution_rules.clone());
+                task.extra = existing.extra.clone();
+                task
+            }
+            _ => Task::new(args.command.clone(), Vec::new()),
+        };
+        if !rules.is_empty() || task.constitution_rules.is_empty() {
+            task.constitution_rules = rules.clone();
+        }
+        task.native = attached.clone();
+        events.push(
+            Event::new(&args.id, "registered")
+                .with("command", args.command.clone())
+                .with("pid", attached.as_ref().map(|native| native.pid)),
+        );
+        registry.insert(args.id.clone(), task);
+        Ok(())
+    })?;
+
+    let text = match &attached {
+        Some(native) => format!("registered {} attached to PID {}\n", args.id, native.pid),
+        None => format!("registered {}\n", args.id),
+    };
+    super::write_stdout(&text)?;
+    Ok(0)
+}
+
+/// Checks `--pid` and reads the process's identity and group.
+fn attach(text: &str) -> Result<crate::registry::Native> {
+    let pid: i32 = text.trim().parse().map_err(|_| {
+        Error::invalid(format!(
+            "invalid PID {text:?}: give the number of a running process, as shown by ps"
+        ))
+    })?;
+    if pid <= 1 {
+        return Err(Error::invalid(format!(
+            "invalid PID {pid}: PIDs 0 and 1 and negative numbers cannot be attached; give the number of a task's process"
+        )));
+    }
+    let missing = || {
+        Error::invalid(format!(
+            "no process with PID {pid}; check the number with ps, or register without --pid"
+        ))
+    };
+    let stat = proc_table::read_stat(pid)
+        .map_err(|error| Error::io(format!("cannot read process {pid}"), error))?
+        .ok_or_else(missing)?;
+    if stat.is_exited() {
+        return Err(missing());
+    }
+    let identity = identity::identity_of(pid)
+        .map_err(|error| Error::io(format!("cannot read process {pid}"), error))?
+        .ok_or_else(missing)?;
+    Ok(process::native_record(pid, stat.pgid, &identity, None))
+}

@@ -1,0 +1,7 @@
+use crate::cli::RunArgs;
+use crate::error::{Error, Result};
+use crate::registry::Store;
+
+pub fn run(_store: &Store, _args: &RunArgs) -> Result<u8> {
+    Err(Error::invalid("not implemented yet"))
+}

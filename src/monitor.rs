@@ -1,0 +1,274 @@
+//! The monitor: the parent of one launched task, in the manner of Podman's conmon.
+//!
+//! `start` spawns it with the launch specification. It leaves the caller's session,
+//! becomes a child subreaper, starts the task in a new process group with
+//! `TASK_WATCHDOG_ID` set and its output in the task's log, records PID, group and
+//! identity, and reports to `start` over its stdout, which it then closes. It blocks
+//! in `waitpid` (reaping adopted orphans on the way) until the task ends, records the
+//! exact status at once, ends what is left of the tree and exits. It needs no daemon.
+//!
+//! SIGCHLD keeps its default disposition: ignoring it would make the kernel reap
+//! children itself and drop their exit status.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use task_watchdog_platform::{ExitStatus, identity, reaper, session};
+
+use crate::cli::MonitorArgs;
+use crate::error::{Error, Result};
+use crate::launch::{Handshake, LaunchSpec};
+use crate::process::{self, TAG_VARIABLE};
+use crate::registry::{Event, ProcessRef, Status, Store, Task, now_rfc3339};
+
+pub fn run(store: &Store, args: &MonitorArgs) -> Result<u8> {
+    let spec: LaunchSpec = serde_json::from_str(&args.spec)
+        .map_err(|error| Error::invalid(format!("invalid launch specification: {error}")))?;
+
+    // Already a group leader only if started by hand; then the session is kept.
+    let _ = session::new_session();
+    session::reset_signal_dispositions();
+    if let Err(error) = reaper::become_subreaper() {
+        tracing::warn!(task = %spec.id, %error, "cannot become a child subreaper");
+    }
+
+    let pid = match spawn_task(&spec) {
+        Ok(pid) => pid,
+        Err(message) => {
+            record_spawn_failure(store, &spec, &message);
+            send_handshake(&Handshake::Failed { message });
+            return Ok(1);
+        }
+    };
+    if let Err(error) = record_started(store, &spec, pid) {
+        // The task runs but its record is incomplete; say so to `start` and go on
+        // supervising it, since killing it now would lose work.
+        send_handshake(&Handshake::Failed {
+            message: format!("task started as PID {pid} but its record could not be written: {error}"),
+        });
+    } else {
+        send_handshake(&Handshake::Started { pid });
+    }
+    let _ = session::detach_stdout();
+
+    let timed_out = Arc::new(AtomicBool::new(false));
+    if let Some(limit) = spec.timeout_secs {
+        start_timeout_timer(store.clone(), spec.clone(), Duration::from_secs_f64(limit), Arc::clone(&timed_out));
+    }
+
+    let status = wait_for_main(pid);
+    record_exit(store, &spec, status, timed_out.load(Ordering::SeqCst));
+    end_leftovers(store, &spec);
+    Ok(0)
+}
+
+fn spawn_task(spec: &LaunchSpec) -> std::result::Result<i32, String> {
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&spec.log_file)
+        .map_err(|error| format!("cannot open log file {}: {error}", spec.log_file.display()))?;
+    let log_for_stderr = log
+        .try_clone()
+        .map_err(|error| format!("cannot open log file {}: {error}", spec.log_file.display()))?;
+
+    let child = Command::new(&spec.program)
+        .args(&spec.args)
+        .current_dir(&spec.cwd)
+        .envs(spec.env.iter().map(|(key, value)| (key, value)))
+        .env(TAG_VARIABLE, &spec.id)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_for_stderr)
+        .process_group(0)
+        .spawn()
+        .map_err(|error| format!("{error}; check the program name, PATH and --cwd"))?;
+    // The child is reaped by `wait_for_main` through waitpid, not through `Child`.
+    Ok(child.id() as i32)
+}
+
+fn record_spawn_failure(store: &Store, spec: &LaunchSpec, message: &str) {
+    let result = store.update(|registry, events| {
+        if let Some(task) = own_task(registry.task_mut(&spec.id), spec) {
+            task.end(Status::Failed, format!("spawn error: {message}"));
+            events.push(Event::new(&spec.id, "spawn_failed").with("message", message));
+        }
+        Ok(())
+    });
+    if let Err(error) = result {
+        tracing::error!(task = %spec.id, %error, "cannot record the spawn failure");
+    }
+}
+
+fn record_started(store: &Store, spec: &LaunchSpec, pid: i32) -> Result<()> {
+    let identity = identity::identity_of(pid)
+        .map_err(|error| Error::io(format!("cannot read the identity of PID {pid}"), error))?
+        .ok_or_else(|| Error::invalid(format!("PID {pid} vanished before it was recorded")))?;
+    let me = task_watchdog_platform::current_pid();
+    let my_identity = identity::identity_of(me)
+        .map_err(|error| Error::io("cannot read the monitor's identity", error))?
+        .ok_or_else(|| Error::invalid("the monitor cannot see itself in the process table"))?;
+
+    store.update(|registry, events| {
+        let Some(task) = own_task(registry.task_mut(&spec.id), spec) else {
+            return Err(Error::invalid(format!(
+                "task {:?} was replaced while it started",
+                spec.id
+            )));
+        };
+        task.native = Some(process::native_record(
+            pid,
+            pid,
+            &identity,
+            Some(format!("{TAG_VARIABLE}={}", spec.id)),
+        ));
+        task.monitor = Some(ProcessRef {
+            pid: me,
+            boot_id: my_identity.boot_id.clone(),
+            start_ticks: my_identity.start_ticks,
+        });
+        events.push(
+            Event::new(&spec.id, "started")
+                .with("pid", pid)
+                .with("monitor_pid", me)
+                .with("command", task.command.clone()),
+        );
+        Ok(())
+    })?;
+    tracing::info!(task = %spec.id, pid, "task started");
+    Ok(())
+}
+
+/// Returns the task only when it is still the one this monitor launched.
+fn own_task<'a>(task: Option<&'a mut Task>, spec: &LaunchSpec) -> Option<&'a mut Task> {
+    task.filter(|task| task.launch_id.as_deref() == Some(spec.launch_id.as_str()))
+}
+
+fn send_handshake(handshake: &Handshake) {
+    let Ok(mut line) = serde_json::to_string(handshake) else {
+        return;
+    };
+    line.push('\n');
+    let mut stdout = std::io::stdout();
+    // `start` may have given up waiting; there is nobody else to tell.
+    let _ = stdout.write_all(line.as_bytes()).and_then(|()| stdout.flush());
+}
+
+/// Reaps children until the task's main process ends; adopted orphans are reaped on
+/// the way so they do not linger as zombies.
+fn wait_for_main(main: i32) -> Option<ExitStatus> {
+    loop {
+        match reaper::wait_any() {
+            Ok(Some((pid, status))) if pid == main => return Some(status),
+            Ok(Some(_)) => continue,
+            Ok(None) => return None,
+            Err(error) => {
+                tracing::error!(pid = main, %error, "waitpid failed");
+                return None;
+            }
+        }
+    }
+}
+
+fn start_timeout_timer(store: Store, spec: LaunchSpec, limit: Duration, timed_out: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        std::thread::sleep(limit);
+        timed_out.store(true, Ordering::SeqCst);
+        let Ok(registry) = store.load() else { return };
+        let Some(task) = registry.task(&spec.id).filter(|task| task.launch_id.as_deref() == Some(spec.launch_id.as_str())) else {
+            return;
+        };
+        let grace = Duration::from_secs_f64(spec.grace_secs);
+        if let Err(error) = process::end_tree(&spec.id, task, libc::SIGTERM, grace) {
+            tracing::error!(task = %spec.id, %error, "cannot end the task at its timeout");
+        }
+    });
+}
+
+fn record_exit(store: &Store, spec: &LaunchSpec, status: Option<ExitStatus>, timed_out: bool) {
+    let result = store.update(|registry, events| {
+        let Some(task) = own_task(registry.task_mut(&spec.id), spec) else {
+            return Ok(());
+        };
+        let Some(status) = status else {
+            if task.status == Status::Running {
+                task.end(Status::Failed, "exit status lost: waitpid failed");
+            }
+            return Ok(());
+        };
+        task.exit_code = status.code;
+        task.signal = status.signal_name();
+        task.core_dumped = Some(status.core_dumped);
+
+        if task.status == Status::Running {
+            let (new_status, reason) = if task.cancel_requested_at.is_some() {
+                (Status::Cancelled, "cancelled")
+            } else if timed_out {
+                (Status::Failed, "timeout")
+            } else if status.code == Some(0) {
+                (Status::Completed, "exited")
+            } else if status.signal.is_some() {
+                (Status::Failed, "signal")
+            } else {
+                (Status::Failed, "exited")
+            };
+            task.end(new_status, reason);
+        } else if task.completed_at.is_none() {
+            task.completed_at = Some(now_rfc3339());
+        }
+        events.push(
+            Event::new(&spec.id, "exited")
+                .with("status", task.status.as_str())
+                .with("exit_code", status.code)
+                .with("signal", status.signal_name())
+                .with("core_dumped", status.core_dumped)
+                .with("reason", task.reason.clone()),
+        );
+        tracing::info!(task = %spec.id, code = ?status.code, signal = ?status.signal_name(), "task exited");
+        Ok(())
+    });
+    if let Err(error) = result {
+        tracing::error!(task = %spec.id, %error, "cannot record the exit");
+    }
+}
+
+fn end_leftovers(store: &Store, spec: &LaunchSpec) {
+    let Ok(registry) = store.load() else { return };
+    let Some(task) = registry.task(&spec.id).filter(|task| task.launch_id.as_deref() == Some(spec.launch_id.as_str())) else {
+        return;
+    };
+    let grace = Duration::from_secs_f64(spec.grace_secs);
+    let outcome = match process::end_tree(&spec.id, task, libc::SIGTERM, grace) {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            tracing::error!(task = %spec.id, %error, "cannot end leftover processes");
+            return;
+        }
+    };
+    while let Ok(Some(_)) = reaper::reap_ready() {}
+
+    let result = store.update(|registry, events| {
+        if let Some(task) = own_task(registry.task_mut(&spec.id), spec) {
+            task.leftovers_ended = Some(outcome.signalled as u32);
+            if outcome.signalled > 0 {
+                events.push(
+                    Event::new(&spec.id, "leftovers_ended")
+                        .with("count", outcome.signalled)
+                        .with("killed", outcome.killed),
+                );
+            }
+        }
+        Ok(())
+    });
+    if let Err(error) = result {
+        tracing::error!(task = %spec.id, %error, "cannot record ended leftovers");
+    }
+}
