@@ -2,6 +2,8 @@
 //! daemon logs task lifecycle at info by default; one-shot commands show only
 //! warnings, so their output stays what the user asked for.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 pub fn init(verbose: u8, daemon: bool) {
@@ -15,6 +17,7 @@ pub fn init(verbose: u8, daemon: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_target(false)
         .try_init();
 }

@@ -9,6 +9,7 @@
 pub mod exit_source;
 pub mod exit_status;
 pub mod identity;
+pub mod limits;
 #[cfg(target_os = "linux")]
 pub mod pidfd;
 pub mod proc_table;

@@ -106,6 +106,11 @@ pub fn has_env_entry(pid: Pid, key: &str, value: &str) -> bool {
     imp::has_env_entry(pid, key, value)
 }
 
+/// The value of `key` in the environment `pid` started with, if it has one.
+pub fn env_value(pid: Pid, key: &str) -> Option<String> {
+    imp::env_value(pid, key)
+}
+
 /// Clock ticks per second, the unit of start times and CPU times.
 pub fn ticks_per_second() -> u64 {
     imp::ticks_per_second()
@@ -192,6 +197,14 @@ mod imp {
         })
     }
 
+    pub fn env_value(pid: Pid, key: &str) -> Option<String> {
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+        environ.split(|&byte| byte == 0).find_map(|entry| {
+            let value = entry.strip_prefix(key.as_bytes())?.strip_prefix(b"=")?;
+            Some(String::from_utf8_lossy(value).into_owned())
+        })
+    }
+
     pub fn ticks_per_second() -> u64 {
         procfs::ticks_per_second()
     }
@@ -235,6 +248,10 @@ mod imp {
 
     pub fn has_env_entry(_pid: Pid, _key: &str, _value: &str) -> bool {
         false
+    }
+
+    pub fn env_value(_pid: Pid, _key: &str) -> Option<String> {
+        None
     }
 
     pub fn ticks_per_second() -> u64 {

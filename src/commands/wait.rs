@@ -1,7 +1,93 @@
-use crate::cli::WaitArgs;
-use crate::error::{Error, Result};
-use crate::registry::Store;
+//! `wait`: block until the given tasks end, without polling, and exit with the
+//! task's own status.
+//!
+//! Ends are learned from registry notifications (a monitor's record, `kill`,
+//! `complete`, the daemon) and from exit events on the processes a daemon would
+//! watch, so `wait` also works, and records what it sees, when no daemon runs.
+//!
+//! Exit status: the first task in argument order that did not succeed decides it:
+//! its exit code, 128 + the signal number when a signal ended it, or 1 when its
+//! status is unknown. 0 when every task completed. 124 when `--timeout` passes
+//! first, as coreutils `timeout` does.
 
-pub fn run(_store: &Store, _args: &WaitArgs) -> Result<u8> {
-    Err(Error::invalid("not implemented yet"))
+use std::time::Duration;
+
+use task_watchdog_platform::exit_source::ExitSource;
+
+use crate::cli::WaitArgs;
+use crate::daemon::{RegistryEvents, TaskWatcher};
+use crate::error::{Error, Result};
+use crate::registry::{Registry, Status, Store, Task};
+use crate::units::parse_duration;
+
+/// Exit status when `--timeout` passes before the tasks end.
+pub const TIMED_OUT: u8 = 124;
+
+pub fn run(store: &Store, args: &WaitArgs) -> Result<u8> {
+    let timeout = args.timeout.as_deref().map(parse_duration).transpose()?;
+    let registry = store.load()?;
+    for id in &args.ids {
+        super::find_task(store, &registry, id)?;
+    }
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| Error::io("cannot start the async runtime", error))?;
+    runtime.block_on(async {
+        match timeout {
+            Some(limit) => tokio::time::timeout(limit, wait_all(store, &args.ids))
+                .await
+                .unwrap_or(Ok(TIMED_OUT)),
+            None => wait_all(store, &args.ids).await,
+        }
+    })
+}
+
+async fn wait_all(store: &Store, ids: &[String]) -> Result<u8> {
+    // Subscribe before the first read, so an end recorded in between is not missed.
+    let mut registry_events = RegistryEvents::watch(store.path())?;
+    let source = ExitSource::best(Duration::from_secs(1))
+        .map_err(|error| Error::io("cannot create the exit-event source", error))?;
+    let mut watcher = TaskWatcher::new(source);
+
+    loop {
+        let registry = store.load()?;
+        if let Some(code) = all_ended(&registry, ids) {
+            return Ok(code);
+        }
+        watcher.sync(store, &registry, Some(ids));
+        tokio::select! {
+            _ = watcher.next_exit(store) => {}
+            _ = registry_events.changed() => {}
+        }
+    }
+}
+
+/// The combined exit status once every task has ended; `None` while any runs.
+fn all_ended(registry: &Registry, ids: &[String]) -> Option<u8> {
+    let mut code = 0;
+    for id in ids {
+        // A task removed while we waited (cleanup) counts as ended with status 1.
+        let task_code = match registry.task(id) {
+            Some(task) if task.status == Status::Running => return None,
+            Some(task) => task_exit_code(task),
+            None => 1,
+        };
+        if code == 0 {
+            code = task_code;
+        }
+    }
+    Some(code)
+}
+
+/// The status a shell would give the task's end.
+pub fn task_exit_code(task: &Task) -> u8 {
+    if let Some(exit_code) = task.exit_code {
+        return (exit_code & 0xff) as u8;
+    }
+    if let Some(signo) = task.signal.as_deref().and_then(task_watchdog_platform::signal::parse) {
+        return (128 + signo).min(255) as u8;
+    }
+    if task.status == Status::Completed { 0 } else { 1 }
 }

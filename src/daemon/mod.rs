@@ -1,7 +1,175 @@
+//! The daemon, `task-watchdog run`: one per registry, in the foreground.
+//!
+//! It waits on three event sources and one timer, each with its own handler:
+//!
+//! - exit events from the platform's exit source (pidfd or poll) for monitors and
+//!   attached processes, handled by [`watcher::TaskWatcher`];
+//! - registry-directory notifications, so a task registered while the daemon runs
+//!   is watched within milliseconds;
+//! - SIGTERM and SIGINT, which end the daemon with status 0 and leave every task
+//!   running;
+//! - the sweep timer (`--interval`, default 300 s), its only periodic wake-up.
+//!
+//! Its own registry writes come back as notifications; they only trigger a reload
+//! and a comparison of watches, which changes nothing, so they never loop.
+
+mod registry_events;
+mod sweep;
+mod watcher;
+
+pub use registry_events::RegistryEvents;
+pub use watcher::{TaskWatcher, REASON_ATTACHED_EXIT, REASON_MONITOR_LOST};
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::time::Duration;
+
+use task_watchdog_platform::exit_source::{Backend, ExitSource};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::time::MissedTickBehavior;
+
 use crate::cli::RunArgs;
 use crate::error::{Error, Result};
 use crate::registry::Store;
 
-pub fn run(_store: &Store, _args: &RunArgs) -> Result<u8> {
-    Err(Error::invalid("not implemented yet"))
+pub fn run(store: &Store, args: &RunArgs) -> Result<u8> {
+    if args.interval == 0 {
+        return Err(Error::invalid("invalid --interval 0: give the sweep period in seconds, such as 300"));
+    }
+    if args.poll_interval == 0 {
+        return Err(Error::invalid("invalid --poll-interval 0: give milliseconds, such as 1000"));
+    }
+    let backend = parse_backend(&args.backend)?;
+    let _lock = acquire_daemon_lock(store)?;
+    match task_watchdog_platform::limits::raise_open_files() {
+        Ok(limit) => tracing::debug!(?limit, "open-file limit"),
+        Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
+    }
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| Error::io("cannot start the async runtime", error))?;
+    runtime.block_on(serve(store, args, backend))?;
+    Ok(0)
+}
+
+fn parse_backend(text: &str) -> Result<Option<Backend>> {
+    if text == "auto" {
+        return Ok(None);
+    }
+    let backend: Backend = text.parse().map_err(Error::Invalid)?;
+    if !Backend::available().contains(&backend) {
+        let names: Vec<&str> = Backend::available().iter().map(|b| b.name()).collect();
+        return Err(Error::invalid(format!(
+            "backend {backend} is not available on this machine; use auto or one of: {}",
+            names.join(", ")
+        )));
+    }
+    Ok(Some(backend))
+}
+
+/// Takes the single-instance lock on `watchdog.lock` and writes our PID into it.
+/// The lock lasts as long as the returned file is open.
+fn acquire_daemon_lock(store: &Store) -> Result<File> {
+    let path = store.directory().join("watchdog.lock");
+    let file_error = |source| Error::File {
+        action: "cannot open the daemon lock",
+        path: path.clone(),
+        source,
+        hint: "check that the registry directory is writable",
+    };
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+        .map_err(file_error)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            let holder = if holder.is_empty() { "unknown" } else { holder };
+            return Err(Error::invalid(format!(
+                "another daemon (PID {holder}) already watches {}; stop it first or pass another --registry",
+                store.path().display()
+            )));
+        }
+        Err(TryLockError::Error(error)) => return Err(file_error(error)),
+    }
+    let pid = format!("{}\n", std::process::id());
+    file.set_len(0)
+        .and_then(|()| file.seek(SeekFrom::Start(0)))
+        .and_then(|_| file.write_all(pid.as_bytes()))
+        .map_err(file_error)?;
+    Ok(file)
+}
+
+async fn serve(store: &Store, args: &RunArgs, backend: Option<Backend>) -> Result<()> {
+    let poll_interval = Duration::from_millis(args.poll_interval);
+    let source = match backend {
+        Some(backend) => ExitSource::new(backend, poll_interval),
+        None => ExitSource::best(poll_interval),
+    }
+    .map_err(|error| Error::io("cannot create the exit-event source", error))?;
+    let mut watcher = TaskWatcher::new(source);
+    let mut registry_events = RegistryEvents::watch(store.path())?;
+    let mut terminate = signal(SignalKind::terminate()).map_err(|error| Error::io("cannot handle SIGTERM", error))?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(|error| Error::io("cannot handle SIGINT", error))?;
+
+    let registry = store.load()?;
+    watcher.sync(store, &registry, None);
+    tracing::info!(
+        registry = %store.path().display(),
+        backend = watcher.backend().name(),
+        interval_secs = args.interval,
+        watching = watcher.watched(),
+        "daemon started"
+    );
+
+    let period = Duration::from_secs(args.interval);
+    let mut sweep_timer = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    sweep_timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // One sweep at start finds what happened while no daemon ran.
+    run_sweep(store).await;
+    resync(store, &mut watcher);
+
+    loop {
+        tokio::select! {
+            Some(id) = watcher.next_exit(store) => {
+                tracing::trace!(task = %id, "handled exit event");
+            }
+            Some(()) = registry_events.changed() => resync(store, &mut watcher),
+            _ = sweep_timer.tick() => {
+                run_sweep(store).await;
+                resync(store, &mut watcher);
+            }
+            _ = terminate.recv() => break,
+            _ = interrupt.recv() => break,
+        }
+    }
+    tracing::info!("daemon stopping; tasks are left running");
+    Ok(())
+}
+
+fn resync(store: &Store, watcher: &mut TaskWatcher) {
+    match store.load() {
+        Ok(registry) => watcher.sync(store, &registry, None),
+        Err(error) => tracing::error!(%error, "cannot reload the registry"),
+    }
+}
+
+async fn run_sweep(store: &Store) {
+    let store = store.clone();
+    match tokio::task::spawn_blocking(move || sweep::sweep(&store)).await {
+        Ok(Ok(report)) => tracing::debug!(?report, "sweep done"),
+        Ok(Err(error)) => tracing::error!(%error, "sweep failed"),
+        Err(error) => tracing::error!(%error, "sweep panicked"),
+    }
 }
