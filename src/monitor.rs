@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use task_watchdog_platform::{ExitStatus, identity, reaper, session};
+use task_watchdog_platform::{ExitStatus, identity, reaper, session, spawn};
 
 use crate::cli::MonitorArgs;
 use crate::error::{Error, Result};
@@ -80,7 +80,9 @@ fn spawn_task(spec: &LaunchSpec) -> std::result::Result<i32, String> {
         .try_clone()
         .map_err(|error| format!("cannot open log file {}: {error}", spec.log_file.display()))?;
 
-    let child = Command::new(&spec.program)
+    let mut command = Command::new(&spec.program);
+    spawn::reset_signals_in_child(&mut command);
+    let child = command
         .args(&spec.args)
         .current_dir(&spec.cwd)
         .envs(spec.env.iter().map(|(key, value)| (key, value)))

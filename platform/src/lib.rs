@@ -16,6 +16,7 @@ pub mod proc_table;
 pub mod reaper;
 pub mod session;
 pub mod signal;
+pub mod spawn;
 pub mod tree;
 
 pub use exit_status::ExitStatus;

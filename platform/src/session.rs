@@ -12,16 +12,19 @@ pub fn new_session() -> io::Result<()> {
     Ok(())
 }
 
-/// Resets every catchable signal to its default disposition.
+/// Resets every catchable signal except SIGPIPE to its default disposition.
 ///
 /// Ignored signals survive `exec`, so a monitor started from `nohup` or from a shell
 /// that ignores SIGINT would otherwise pass that on to every task. Handlers do not
-/// survive `exec`, but resetting them too leaves the monitor in a known state. The
-/// blocked-signal mask is reset by the standard library when it spawns a child.
+/// survive `exec`, but resetting them too leaves the monitor in a known state.
+///
+/// SIGPIPE stays ignored, as the Rust runtime set it, so a write to a pipe whose
+/// reader has gone fails with EPIPE instead of killing the caller. The standard
+/// library resets SIGPIPE and the blocked-signal mask in every child it spawns.
 pub fn reset_signal_dispositions() {
     // 64 covers the real-time signals of Linux, macOS and FreeBSD alike.
     for signo in 1..=64 {
-        if signo == libc::SIGKILL || signo == libc::SIGSTOP {
+        if signo == libc::SIGKILL || signo == libc::SIGSTOP || signo == libc::SIGPIPE {
             continue;
         }
         // SAFETY: `signal` with SIG_DFL installs no handler, so no Rust code runs in

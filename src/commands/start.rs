@@ -162,7 +162,9 @@ pub(super) fn refuse_if_live(id: &str, task: &Task) -> Result<()> {
 fn spawn_monitor(store: &Store, spec: &LaunchSpec) -> Option<Handshake> {
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("task-watchdog"));
     let spec_json = serde_json::to_string(spec).ok()?;
-    let mut child = Command::new(exe)
+    let mut command = Command::new(exe);
+    task_watchdog_platform::spawn::reset_signals_in_child(&mut command);
+    let mut child = command
         .arg("--registry")
         .arg(store.path())
         .arg("__monitor")
