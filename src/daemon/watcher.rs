@@ -81,10 +81,11 @@ impl TaskWatcher {
             .filter_map(|(id, task)| self.desired_watch(id, task))
             .collect();
 
+        let wanted_set: HashSet<&WatchSpec> = wanted.iter().collect();
         let stale: Vec<Token> = self
             .by_token
             .iter()
-            .filter(|(_, spec)| !wanted.contains(spec))
+            .filter(|(_, spec)| !wanted_set.contains(spec))
             .map(|(token, _)| *token)
             .collect();
         for token in stale {
@@ -92,11 +93,11 @@ impl TaskWatcher {
             self.by_token.remove(&token);
         }
 
+        let watched: HashSet<WatchSpec> = self.by_token.values().cloned().collect();
         for spec in wanted {
-            if self.by_token.values().any(|watched| *watched == spec) {
-                continue;
+            if !watched.contains(&spec) {
+                self.start_watch(store, spec);
             }
-            self.start_watch(store, spec);
         }
     }
 
