@@ -105,6 +105,44 @@ pub fn tail_lines(path: &Path, count: usize) -> Vec<String> {
     lines[skip..].iter().map(|line| (*line).to_string()).collect()
 }
 
+/// Shortens `text` to at most `width` characters, ending a shortened text with `…`.
+/// Counts characters, not terminal cells, so wide characters can still overflow.
+pub fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut short: String = text.chars().take(width.saturating_sub(1)).collect();
+    if width > 0 {
+        short.push('…');
+    }
+    short
+}
+
+/// Quotes `word` for a POSIX shell when it contains anything but plain characters,
+/// so a printed command can be pasted as it is.
+pub fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// Appends one table row: each cell padded to its column width, then `last`
+/// unpadded, because the last column is the one cut to fit the line.
+pub fn push_row(out: &mut String, cells: &[String], widths: &[usize], last: &str) {
+    use std::fmt::Write as _;
+
+    for (cell, width) in cells.iter().zip(widths) {
+        let _ = write!(out, "{cell:<width$}  ");
+    }
+    let _ = writeln!(out, "{last}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +154,22 @@ mod tests {
         assert_eq!(duration(Duration::from_secs(7500)), "2h 5m");
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(4198), "4.1 KiB");
+    }
+
+    #[test]
+    fn truncates_by_characters() {
+        assert_eq!(truncate("short", 10), "short");
+        assert_eq!(truncate("exactly10!", 10), "exactly10!");
+        assert_eq!(truncate("a longer command", 8), "a longe…");
+        assert_eq!(truncate("äöüäöü", 4), "äöü…");
+        assert_eq!(truncate("abc", 0), "");
+    }
+
+    #[test]
+    fn quotes_words_for_the_shell() {
+        assert_eq!(shell_quote("T001"), "T001");
+        assert_eq!(shell_quote("my task"), "'my task'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
     }
 }
