@@ -14,7 +14,7 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
         ))
     };
     if let Ok(seconds) = trimmed.parse::<f64>() {
-        if !seconds.is_finite() || seconds < 0.0 || seconds > 1e9 {
+        if !(0.0..=1e9).contains(&seconds) {
             return Err(invalid());
         }
         return Ok(Duration::from_secs_f64(seconds));

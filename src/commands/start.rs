@@ -28,6 +28,7 @@ pub fn run(store: &Store, args: &StartArgs) -> Result<u8> {
         hint: "check that the registry directory is writable",
     })?;
     insert_record(store, args, &spec, command_text)?;
+    keep_previous_log(&spec.log_file);
 
     let handshake = spawn_monitor(store, &spec);
     match handshake {
@@ -120,12 +121,12 @@ fn build_spec(store: &Store, args: &StartArgs) -> Result<LaunchSpec> {
 fn insert_record(store: &Store, args: &StartArgs, spec: &LaunchSpec, command_text: String) -> Result<()> {
     store.update(|registry, events| {
         let mut rules = normalize_rules(&args.rules);
-        if let Some(TaskEntry::Valid(existing)) = registry.tasks.get(&args.id) {
-            if existing.status == Status::Running {
-                refuse_if_live(&args.id, existing)?;
-                if rules.is_empty() {
-                    rules = existing.constitution_rules.clone();
-                }
+        if let Some(TaskEntry::Valid(existing)) = registry.tasks.get(&args.id)
+            && existing.status == Status::Running
+        {
+            refuse_if_live(&args.id, existing)?;
+            if rules.is_empty() {
+                rules = existing.constitution_rules.clone();
             }
         }
         let mut task = Task::new(command_text, rules);
@@ -197,6 +198,18 @@ fn mark_monitor_lost(store: &Store, spec: &LaunchSpec) {
         }
         Ok(())
     });
+}
+
+/// Moves the output of an earlier task with the same id to `<ID>.log.1`, so the new
+/// task's log holds only its own output and the previous run's is still at hand.
+fn keep_previous_log(log_file: &std::path::Path) {
+    if log_file.exists() {
+        let mut previous = log_file.as_os_str().to_os_string();
+        previous.push(".1");
+        if let Err(error) = std::fs::rename(log_file, &previous) {
+            tracing::warn!(log = %log_file.display(), %error, "cannot move the previous log aside");
+        }
+    }
 }
 
 /// Trims rule names and drops empty ones.
