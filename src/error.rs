@@ -11,14 +11,18 @@ pub enum Error {
     #[error("task {id:?} not found in {registry}; run `task-watchdog list` to see recorded tasks")]
     TaskNotFound { id: String, registry: PathBuf },
 
-    #[error("task {id:?} has an invalid record in {registry} ({reason}); fix or remove it in that file")]
+    #[error(
+        "task {id:?} has an invalid record in {registry} ({reason}); fix or remove it in that file"
+    )]
     InvalidRecord {
         id: String,
         registry: PathBuf,
         reason: String,
     },
 
-    #[error("task {id:?} is already running as PID {pid}; stop it with `task-watchdog kill {id}` or choose another id")]
+    #[error(
+        "task {id:?} is already running as PID {pid}; stop it with `task-watchdog kill {id}` or choose another id"
+    )]
     AlreadyRunning { id: String, pid: i32 },
 
     /// Bad input: the message names the value and the fix.

@@ -24,7 +24,7 @@ use task_watchdog_platform::{ExitStatus, identity, reaper, session, spawn};
 use crate::cli::MonitorArgs;
 use crate::error::{Error, Result};
 use crate::launch::{Handshake, LaunchSpec};
-use crate::process::{self, TAG_VARIABLE};
+use crate::process::{self, LAUNCH_VARIABLE, TAG_VARIABLE};
 use crate::registry::{Event, ProcessRef, Status, Store, Task, now_rfc3339};
 
 pub fn run(store: &Store, args: &MonitorArgs) -> Result<u8> {
@@ -50,7 +50,9 @@ pub fn run(store: &Store, args: &MonitorArgs) -> Result<u8> {
         // The task runs but its record is incomplete; say so to `start` and go on
         // supervising it, since killing it now would lose work.
         send_handshake(&Handshake::Failed {
-            message: format!("task started as PID {pid} but its record could not be written: {error}"),
+            message: format!(
+                "task started as PID {pid} but its record could not be written: {error}"
+            ),
         });
     } else {
         send_handshake(&Handshake::Started { pid });
@@ -59,7 +61,12 @@ pub fn run(store: &Store, args: &MonitorArgs) -> Result<u8> {
 
     let timed_out = Arc::new(AtomicBool::new(false));
     if let Some(limit) = spec.timeout_secs {
-        start_timeout_timer(store.clone(), spec.clone(), Duration::from_secs_f64(limit), Arc::clone(&timed_out));
+        start_timeout_timer(
+            store.clone(),
+            spec.clone(),
+            Duration::from_secs_f64(limit),
+            Arc::clone(&timed_out),
+        );
     }
 
     let status = wait_for_main(pid);
@@ -87,6 +94,7 @@ fn spawn_task(spec: &LaunchSpec) -> std::result::Result<i32, String> {
         .current_dir(&spec.cwd)
         .envs(spec.env.iter().map(|(key, value)| (key, value)))
         .env(TAG_VARIABLE, &spec.id)
+        .env(LAUNCH_VARIABLE, &spec.launch_id)
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_for_stderr)
@@ -161,7 +169,9 @@ fn send_handshake(handshake: &Handshake) {
     line.push('\n');
     let mut stdout = std::io::stdout();
     // `start` may have given up waiting; there is nobody else to tell.
-    let _ = stdout.write_all(line.as_bytes()).and_then(|()| stdout.flush());
+    let _ = stdout
+        .write_all(line.as_bytes())
+        .and_then(|()| stdout.flush());
 }
 
 /// Reaps children until the task's main process ends; adopted orphans are reaped on
@@ -180,16 +190,24 @@ fn wait_for_main(main: i32) -> Option<ExitStatus> {
     }
 }
 
-fn start_timeout_timer(store: Store, spec: LaunchSpec, limit: Duration, timed_out: Arc<AtomicBool>) {
+fn start_timeout_timer(
+    store: Store,
+    spec: LaunchSpec,
+    limit: Duration,
+    timed_out: Arc<AtomicBool>,
+) {
     std::thread::spawn(move || {
         std::thread::sleep(limit);
         timed_out.store(true, Ordering::SeqCst);
         let Ok(registry) = store.load() else { return };
-        let Some(task) = registry.task(&spec.id).filter(|task| task.launch_id.as_deref() == Some(spec.launch_id.as_str())) else {
+        let Some(task) = registry
+            .task(&spec.id)
+            .filter(|task| task.launch_id.as_deref() == Some(spec.launch_id.as_str()))
+        else {
             return;
         };
         let grace = Duration::from_secs_f64(spec.grace_secs);
-        if let Err(error) = process::end_tree(&spec.id, task, libc::SIGTERM, grace) {
+        if let Err(error) = process::end_tree(task, libc::SIGTERM, grace) {
             tracing::error!(task = %spec.id, %error, "cannot end the task at its timeout");
         }
     });
@@ -244,11 +262,14 @@ fn record_exit(store: &Store, spec: &LaunchSpec, status: Option<ExitStatus>, tim
 
 fn end_leftovers(store: &Store, spec: &LaunchSpec) {
     let Ok(registry) = store.load() else { return };
-    let Some(task) = registry.task(&spec.id).filter(|task| task.launch_id.as_deref() == Some(spec.launch_id.as_str())) else {
+    let Some(task) = registry
+        .task(&spec.id)
+        .filter(|task| task.launch_id.as_deref() == Some(spec.launch_id.as_str()))
+    else {
         return;
     };
     let grace = Duration::from_secs_f64(spec.grace_secs);
-    let outcome = match process::end_tree(&spec.id, task, libc::SIGTERM, grace) {
+    let outcome = match process::end_tree(task, libc::SIGTERM, grace) {
         Ok(outcome) => outcome,
         Err(error) => {
             tracing::error!(task = %spec.id, %error, "cannot end leftover processes");

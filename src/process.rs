@@ -5,14 +5,18 @@
 use std::collections::BTreeSet;
 
 use task_watchdog_platform::identity::{self, Liveness};
-use task_watchdog_platform::proc_table::{self, ProcessTable};
+use task_watchdog_platform::proc_table::{self, ProcStat, ProcessTable};
 use task_watchdog_platform::tree::Target;
 use task_watchdog_platform::{Pid, ProcessIdentity};
 
 use crate::registry::{ProcessRef, Task};
 
-/// The environment variable that tags every process of a launched task.
+/// The environment variable that gives every process of a launched task its id.
 pub const TAG_VARIABLE: &str = "TASK_WATCHDOG_ID";
+
+/// The environment variable that marks every process of one launch; its value is
+/// the record's `launch_id`, unique across registries and runs.
+pub const LAUNCH_VARIABLE: &str = "TASK_WATCHDOG_LAUNCH";
 
 /// The state of a task's main process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,25 +90,36 @@ pub fn main_state(task: &Task) -> ProcessState {
     }
 }
 
-/// Chooses the live processes that belong to task `id`, each with the identity it
-/// has now, so they can be signalled safely.
+/// Chooses the live processes that belong to `task`, each with the identity it has
+/// now, so they can be signalled safely.
 ///
 /// Members are: the main process and its descendants when its identity matches;
 /// the monitor's descendants (the subreaper adopts escaped ones) when the monitor's
 /// identity matches, not counting the monitor itself; members of the task's process
-/// group that started no earlier than the task, when the task leads that group; and, when `include_tagged`, every
-/// process started no earlier than the task whose environment carries
-/// `TASK_WATCHDOG_ID=<id>`, which finds escaped descendants after the monitor is
-/// gone. Reading every environment costs one file read per process, so one-shot
-/// reports leave it off.
-pub fn members(id: &str, task: &Task, table: &ProcessTable, include_tagged: bool) -> Vec<Target> {
+/// group while the task's main process leads it, or that carry the task's launch
+/// tag; and, when `include_tagged`, every process whose environment carries
+/// `TASK_WATCHDOG_LAUNCH=<launch id>`, which finds escaped descendants after the
+/// monitor is gone.
+///
+/// The launch tag, not the task id, marks a task's processes: two projects may both
+/// have a task `T001`, and a group number outlives its leader and can be reused.
+/// Reading environments costs one file read per process, so one-shot reports leave
+/// `include_tagged` off.
+pub fn members(task: &Task, table: &ProcessTable, include_tagged: bool) -> Vec<Target> {
     let mut pids = BTreeSet::new();
     let main = main_process(task);
     let started_ticks = main.as_ref().map(|(_, identity)| identity.start_ticks);
+    let launch_id = task.launch_id.as_deref();
+    let tagged = |process: &ProcStat| {
+        launch_id
+            .is_some_and(|launch| proc_table::has_env_entry(process.pid, LAUNCH_VARIABLE, launch))
+    };
 
+    let mut main_alive = false;
     if let Some((pid, expected)) = &main
         && matches_table(table, *pid, expected)
     {
+        main_alive = true;
         pids.insert(*pid);
         pids.extend(table.descendants(*pid));
     }
@@ -125,16 +140,14 @@ pub fn members(id: &str, task: &Task, table: &ProcessTable, include_tagged: bool
             table
                 .group_members(native.pgid)
                 .filter(|process| process.start_ticks >= since)
+                .filter(|process| main_alive || tagged(process))
                 .map(|process| process.pid),
         );
     }
 
     if include_tagged && let Some(since) = started_ticks {
         for process in table.iter() {
-            if process.start_ticks >= since
-                && !pids.contains(&process.pid)
-                && proc_table::has_env_entry(process.pid, TAG_VARIABLE, id)
-            {
+            if process.start_ticks >= since && !pids.contains(&process.pid) && tagged(process) {
                 pids.insert(process.pid);
             }
         }
@@ -164,9 +177,9 @@ pub fn members(id: &str, task: &Task, table: &ProcessTable, include_tagged: bool
 fn matches_table(table: &ProcessTable, pid: Pid, expected: &ProcessIdentity) -> bool {
     let same_boot = identity::boot_id().is_ok_and(|boot| boot == expected.boot_id);
     same_boot
-        && table
-            .get(pid)
-            .is_some_and(|process| process.start_ticks == expected.start_ticks && !process.is_exited())
+        && table.get(pid).is_some_and(|process| {
+            process.start_ticks == expected.start_ticks && !process.is_exited()
+        })
 }
 
 /// CPU and memory of a set of processes, summed.
@@ -184,7 +197,9 @@ pub fn usage(targets: &[Target], table: &ProcessTable) -> Usage {
     let uptime = proc_table::uptime_ticks().unwrap_or(0);
     let mut total = Usage::default();
     for target in targets {
-        let Some(process) = table.get(target.pid) else { continue };
+        let Some(process) = table.get(target.pid) else {
+            continue;
+        };
         total.processes += 1;
         total.rss_bytes += process.rss_bytes;
         let elapsed = uptime.saturating_sub(process.start_ticks);
@@ -197,7 +212,12 @@ pub fn usage(targets: &[Target], table: &ProcessTable) -> Usage {
 
 /// Builds the `native` record for `pid` with its identity; `start_time` is derived
 /// from the boot time and the start ticks.
-pub fn native_record(pid: Pid, pgid: Pid, identity: &ProcessIdentity, env_tag: Option<String>) -> crate::registry::Native {
+pub fn native_record(
+    pid: Pid,
+    pgid: Pid,
+    identity: &ProcessIdentity,
+    env_tag: Option<String>,
+) -> crate::registry::Native {
     // Wall time now minus the process's age: exact to one clock tick, where the
     // boot time the kernel reports is rounded to whole seconds.
     let start_time = proc_table::uptime_ticks()
@@ -220,12 +240,11 @@ pub fn native_record(pid: Pid, pgid: Pid, identity: &ProcessIdentity, env_tag: O
     }
 }
 
-/// Ends every live process of task `id`: `first_signal`, then SIGKILL after `grace`.
+/// Ends every live process of `task`: `first_signal`, then SIGKILL after `grace`.
 ///
 /// The tree is scanned again after each round, up to three rounds, to catch
 /// children forked between a scan and the signals.
 pub fn end_tree(
-    id: &str,
     task: &Task,
     first_signal: i32,
     grace: std::time::Duration,
@@ -233,7 +252,7 @@ pub fn end_tree(
     let mut total = task_watchdog_platform::tree::Outcome::default();
     for _ in 0..3 {
         let table = ProcessTable::scan()?;
-        let targets = members(id, task, &table, true);
+        let targets = members(task, &table, true);
         if targets.is_empty() {
             break;
         }

@@ -55,7 +55,11 @@ pub fn exit_summary(task: &Task) -> String {
     } else {
         ""
     };
-    let oom = if task.oom_killed { ", out of memory" } else { "" };
+    let oom = if task.oom_killed {
+        ", out of memory"
+    } else {
+        ""
+    };
     match (&task.exit_code, &task.signal) {
         (Some(code), _) => format!("exit {code}{oom}"),
         (None, Some(signal)) => format!("{signal}{core}{oom}"),
@@ -102,7 +106,10 @@ pub fn tail_lines(path: &Path, count: usize) -> Vec<String> {
         lines.remove(0);
     }
     let skip = lines.len().saturating_sub(count);
-    lines[skip..].iter().map(|line| (*line).to_string()).collect()
+    lines[skip..]
+        .iter()
+        .map(|line| (*line).to_string())
+        .collect()
 }
 
 /// Shortens `text` to at most `width` characters, ending a shortened text with `…`.

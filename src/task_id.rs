@@ -43,7 +43,17 @@ mod tests {
 
     #[test]
     fn rejects_unsafe_ids() {
-        for id in ["", ".", "..", "a/b", "/", "a\nb", "a\0b", "tab\there", &"x".repeat(129)] {
+        for id in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "/",
+            "a\nb",
+            "a\0b",
+            "tab\there",
+            &"x".repeat(129),
+        ] {
             assert!(validate(id).is_err(), "{id:?}");
         }
     }

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use task_watchdog_platform::proc_table::ProcessTable;
 
 use crate::cli::CheckArgs;
@@ -26,7 +26,7 @@ pub fn observe(store: &Store, id: &str, task: &Task, lines: usize) -> Observatio
     let usage = if state.is_alive() || task.status == Status::Running && task.monitor.is_some() {
         ProcessTable::scan()
             .ok()
-            .map(|table| process::usage(&process::members(id, task, &table, false), &table))
+            .map(|table| process::usage(&process::members(task, &table, false), &table))
     } else {
         None
     };
@@ -59,7 +59,8 @@ pub fn run(store: &Store, args: &CheckArgs) -> Result<u8> {
 
 /// The record plus `id`, `alive` and, under `observed`, what was measured now.
 pub fn json_view(id: &str, task: &Task, observation: &Observation) -> Result<Value> {
-    let mut value = serde_json::to_value(task).map_err(|error| Error::io("cannot serialize the task", error.into()))?;
+    let mut value = serde_json::to_value(task)
+        .map_err(|error| Error::io("cannot serialize the task", error.into()))?;
     let Value::Object(map) = &mut value else {
         return Ok(value);
     };
@@ -104,7 +105,10 @@ fn human_view(id: &str, task: &Task, observation: &Observation) -> String {
             render::process_state(observation.state)
         );
     } else if task.is_logical() {
-        let _ = writeln!(out, "  Process:   none (logical task: ends with `complete` or `kill`)");
+        let _ = writeln!(
+            out,
+            "  Process:   none (logical task: ends with `complete` or `kill`)"
+        );
     }
     if let Some(usage) = observation.usage {
         let _ = writeln!(
@@ -121,9 +125,16 @@ fn human_view(id: &str, task: &Task, observation: &Observation) -> String {
     }
     if task.status.is_ended() {
         let reason = task.reason.as_deref().unwrap_or("-");
-        let _ = writeln!(out, "  Ended:     {} ({reason})", render::exit_summary(task));
+        let _ = writeln!(
+            out,
+            "  Ended:     {} ({reason})",
+            render::exit_summary(task)
+        );
         if let Some(count) = task.leftovers_ended.filter(|count| *count > 0) {
-            let _ = writeln!(out, "  Leftovers: {count} processes ended after the main process exited");
+            let _ = writeln!(
+                out,
+                "  Leftovers: {count} processes ended after the main process exited"
+            );
         }
     }
     if !task.constitution_rules.is_empty() {

@@ -26,7 +26,7 @@ pub fn run(store: &Store, args: &IdArgs) -> Result<u8> {
         Ok(Some(previous))
     })?;
 
-    let outcome = process::end_tree(&args.id, &task, libc::SIGTERM, GRACE)
+    let outcome = process::end_tree(&task, libc::SIGTERM, GRACE)
         .map_err(|error| Error::io(format!("cannot end processes of task {:?}", args.id), error))?;
     if outcome.signalled > 0 {
         store.update(|_, events| {

@@ -11,7 +11,7 @@ use task_watchdog_platform::tree::{self, Target};
 use crate::cli::KillArgs;
 use crate::error::{Error, Result};
 use crate::process;
-use crate::registry::{now_rfc3339, Event, Status, Store};
+use crate::registry::{Event, Status, Store, now_rfc3339};
 use crate::units::parse_duration;
 
 /// How long `kill` waits, after the grace period, for the monitor to record the
@@ -30,8 +30,9 @@ pub fn run(store: &Store, args: &KillArgs) -> Result<u8> {
     let task = super::find_task(store, &registry, &args.id)?.clone();
 
     if task.status.is_ended() {
-        let outcome = process::end_tree(&args.id, &task, signo, grace)
-            .map_err(|error| Error::io(format!("cannot end leftovers of task {:?}", args.id), error))?;
+        let outcome = process::end_tree(&task, signo, grace).map_err(|error| {
+            Error::io(format!("cannot end leftovers of task {:?}", args.id), error)
+        })?;
         let text = format!(
             "{} had already ended ({}); ended {} leftover processes\n",
             args.id,
@@ -51,7 +52,7 @@ pub fn run(store: &Store, args: &KillArgs) -> Result<u8> {
         Ok(())
     })?;
 
-    let outcome = process::end_tree(&args.id, &task, signo, grace)
+    let outcome = process::end_tree(&task, signo, grace)
         .map_err(|error| Error::io(format!("cannot signal task {:?}", args.id), error))?;
     wait_for_monitor(&task, grace);
 

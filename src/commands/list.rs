@@ -1,7 +1,6 @@
 //! `list`: one row per task, with the verified liveness of each running native task.
 //! Records that do not fit the schema are listed too, marked invalid with the reason.
 
-
 use serde_json::{Value, json};
 
 use crate::cli::JsonArgs;

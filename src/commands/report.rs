@@ -65,10 +65,9 @@ pub fn run(store: &Store, args: &JsonArgs) -> Result<u8> {
 
 fn measure<'a>(id: &'a str, task: &'a Task, table: Option<&ProcessTable>) -> Entry<'a> {
     let usage = match table {
-        Some(table) if stats::is_native(task) => Some(process::usage(
-            &process::members(id, task, table, false),
-            table,
-        )),
+        Some(table) if stats::is_native(task) => {
+            Some(process::usage(&process::members(task, table, false), table))
+        }
         _ => None,
     };
     Entry {

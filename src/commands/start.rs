@@ -49,7 +49,8 @@ pub fn run(store: &Store, args: &StartArgs) -> Result<u8> {
             mark_monitor_lost(store, &spec);
             Err(Error::Spawn {
                 program: spec.program.clone(),
-                reason: "the monitor exited before reporting; run with -v and check the event log".to_string(),
+                reason: "the monitor exited before reporting; run with -v and check the event log"
+                    .to_string(),
             })
         }
     }
@@ -67,12 +68,17 @@ fn build_spec(store: &Store, args: &StartArgs) -> Result<LaunchSpec> {
         }
     };
     if program.is_empty() {
-        return Err(Error::invalid("the program name is empty; give the program after `--`"));
+        return Err(Error::invalid(
+            "the program name is empty; give the program after `--`",
+        ));
     }
 
     let cwd = match &args.cwd {
-        Some(dir) => std::path::absolute(dir).map_err(|error| Error::io("cannot resolve --cwd", error))?,
-        None => std::env::current_dir().map_err(|error| Error::io("cannot read the current directory", error))?,
+        Some(dir) => {
+            std::path::absolute(dir).map_err(|error| Error::io("cannot resolve --cwd", error))?
+        }
+        None => std::env::current_dir()
+            .map_err(|error| Error::io("cannot read the current directory", error))?,
     };
     if !cwd.is_dir() {
         return Err(Error::invalid(format!(
@@ -100,7 +106,9 @@ fn build_spec(store: &Store, args: &StartArgs) -> Result<LaunchSpec> {
         .transpose()?
         .map(|limit| limit.as_secs_f64());
     if timeout_secs == Some(0.0) {
-        return Err(Error::invalid("invalid --timeout 0: give a positive duration such as 10m"));
+        return Err(Error::invalid(
+            "invalid --timeout 0: give a positive duration such as 10m",
+        ));
     }
     let grace_secs = parse_duration(&args.grace)?.as_secs_f64();
 
@@ -118,7 +126,12 @@ fn build_spec(store: &Store, args: &StartArgs) -> Result<LaunchSpec> {
 }
 
 /// Records the task as running, unless a live task already has the id.
-fn insert_record(store: &Store, args: &StartArgs, spec: &LaunchSpec, command_text: String) -> Result<()> {
+fn insert_record(
+    store: &Store,
+    args: &StartArgs,
+    spec: &LaunchSpec,
+    command_text: String,
+) -> Result<()> {
     store.update(|registry, events| {
         let mut rules = normalize_rules(&args.rules);
         if let Some(TaskEntry::Valid(existing)) = registry.tasks.get(&args.id)
@@ -153,7 +166,10 @@ pub(super) fn refuse_if_live(id: &str, task: &Task) -> Result<()> {
     if let Some((pid, identity)) = process::monitor_process(task)
         && process::state_of(pid, &identity) == ProcessState::Alive
     {
-        return Err(Error::AlreadyRunning { id: id.to_string(), pid });
+        return Err(Error::AlreadyRunning {
+            id: id.to_string(),
+            pid,
+        });
     }
     Ok(())
 }
@@ -194,7 +210,10 @@ fn mark_monitor_lost(store: &Store, spec: &LaunchSpec) {
             && task.native.is_none()
         {
             task.end(Status::Failed, "monitor exited during startup");
-            events.push(Event::new(&spec.id, "spawn_failed").with("message", "monitor exited during startup"));
+            events.push(
+                Event::new(&spec.id, "spawn_failed")
+                    .with("message", "monitor exited during startup"),
+            );
         }
         Ok(())
     });

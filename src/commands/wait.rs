@@ -86,8 +86,16 @@ pub fn task_exit_code(task: &Task) -> u8 {
     if let Some(exit_code) = task.exit_code {
         return (exit_code & 0xff) as u8;
     }
-    if let Some(signo) = task.signal.as_deref().and_then(task_watchdog_platform::signal::parse) {
+    if let Some(signo) = task
+        .signal
+        .as_deref()
+        .and_then(task_watchdog_platform::signal::parse)
+    {
         return (128 + signo).min(255) as u8;
     }
-    if task.status == Status::Completed { 0 } else { 1 }
+    if task.status == Status::Completed {
+        0
+    } else {
+        1
+    }
 }

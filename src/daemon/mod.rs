@@ -18,7 +18,7 @@ mod sweep;
 mod watcher;
 
 pub use registry_events::RegistryEvents;
-pub use watcher::{TaskWatcher, REASON_ATTACHED_EXIT, REASON_MONITOR_LOST};
+pub use watcher::{REASON_ATTACHED_EXIT, REASON_MONITOR_LOST, TaskWatcher};
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -26,7 +26,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::time::Duration;
 
 use task_watchdog_platform::exit_source::{Backend, ExitSource};
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::MissedTickBehavior;
 
 use crate::cli::RunArgs;
@@ -35,10 +35,14 @@ use crate::registry::Store;
 
 pub fn run(store: &Store, args: &RunArgs) -> Result<u8> {
     if args.interval == 0 {
-        return Err(Error::invalid("invalid --interval 0: give the sweep period in seconds, such as 300"));
+        return Err(Error::invalid(
+            "invalid --interval 0: give the sweep period in seconds, such as 300",
+        ));
     }
     if args.poll_interval == 0 {
-        return Err(Error::invalid("invalid --poll-interval 0: give milliseconds, such as 1000"));
+        return Err(Error::invalid(
+            "invalid --poll-interval 0: give milliseconds, such as 1000",
+        ));
     }
     let backend = parse_backend(&args.backend)?;
     let _lock = acquire_daemon_lock(store)?;
@@ -120,8 +124,10 @@ async fn serve(store: &Store, args: &RunArgs, backend: Option<Backend>) -> Resul
     .map_err(|error| Error::io("cannot create the exit-event source", error))?;
     let mut watcher = TaskWatcher::new(source);
     let mut registry_events = RegistryEvents::watch(store.path())?;
-    let mut terminate = signal(SignalKind::terminate()).map_err(|error| Error::io("cannot handle SIGTERM", error))?;
-    let mut interrupt = signal(SignalKind::interrupt()).map_err(|error| Error::io("cannot handle SIGINT", error))?;
+    let mut terminate = signal(SignalKind::terminate())
+        .map_err(|error| Error::io("cannot handle SIGTERM", error))?;
+    let mut interrupt = signal(SignalKind::interrupt())
+        .map_err(|error| Error::io("cannot handle SIGINT", error))?;
 
     let registry = store.load()?;
     watcher.sync(store, &registry, None);

@@ -27,20 +27,24 @@ impl RegistryEvents {
         let name: OsString = registry.file_name().map(OsString::from).unwrap_or_default();
         let (sender, receiver) = mpsc::unbounded_channel();
 
-        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            let relevant = match event {
-                Ok(event) => {
-                    !matches!(event.kind, EventKind::Access(_))
-                        && event.paths.iter().any(|path| path.file_name() == Some(name.as_os_str()))
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                let relevant = match event {
+                    Ok(event) => {
+                        !matches!(event.kind, EventKind::Access(_))
+                            && event
+                                .paths
+                                .iter()
+                                .any(|path| path.file_name() == Some(name.as_os_str()))
+                    }
+                    // An overflowed queue may have dropped our event: treat as a change.
+                    Err(_) => true,
+                };
+                if relevant {
+                    let _ = sender.send(());
                 }
-                // An overflowed queue may have dropped our event: treat as a change.
-                Err(_) => true,
-            };
-            if relevant {
-                let _ = sender.send(());
-            }
-        })
-        .map_err(|error| watch_error(directory, error))?;
+            })
+            .map_err(|error| watch_error(directory, error))?;
         watcher
             .watch(directory, RecursiveMode::NonRecursive)
             .map_err(|error| watch_error(directory, error))?;
@@ -62,7 +66,10 @@ impl RegistryEvents {
 
 fn watch_error(directory: &Path, error: notify::Error) -> Error {
     Error::io(
-        format!("cannot watch the registry directory {}", directory.display()),
+        format!(
+            "cannot watch the registry directory {}",
+            directory.display()
+        ),
         std::io::Error::other(error.to_string()),
     )
 }

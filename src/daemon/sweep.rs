@@ -9,7 +9,7 @@
 //! - ends the live processes of an ended task whose monitor is gone: its
 //!   identity-verified main process and that process's descendants, members of its
 //!   process group started since the task, and processes whose environment carries
-//!   its `TASK_WATCHDOG_ID` tag (descendants that escaped the group).
+//!   its launch tag (descendants that escaped the group).
 //!
 //! It blocks (a process-table scan, a grace period), so the daemon runs it on
 //! tokio's blocking pool.
@@ -19,11 +19,11 @@ use std::time::Duration;
 
 use task_watchdog_platform::proc_table::{self, ProcStat, ProcessTable};
 use task_watchdog_platform::tree::{self, Target};
-use task_watchdog_platform::{identity, ProcessIdentity};
+use task_watchdog_platform::{ProcessIdentity, identity};
 
 use super::watcher::{self, REASON_ATTACHED_EXIT, REASON_MONITOR_LOST};
 use crate::error::{Error, Result};
-use crate::process::{self, ProcessState, TAG_VARIABLE};
+use crate::process::{self, LAUNCH_VARIABLE, ProcessState};
 use crate::registry::{Event, Status, Store, Task};
 
 /// Grace period between SIGTERM and SIGKILL for leftovers.
@@ -46,7 +46,10 @@ pub fn sweep(store: &Store) -> Result<SweepReport> {
         if task.status != Status::Running || task.is_logical() || monitor_alive(task) {
             continue;
         }
-        if matches!(process::main_state(task), ProcessState::Exited | ProcessState::Reused) {
+        if matches!(
+            process::main_state(task),
+            ProcessState::Exited | ProcessState::Reused
+        ) {
             let reason = if task.monitor.is_some() {
                 REASON_MONITOR_LOST
             } else {
@@ -63,17 +66,21 @@ pub fn sweep(store: &Store) -> Result<SweepReport> {
 
     let ended: Vec<(&String, &Task)> = registry
         .valid_tasks()
-        .filter(|(_, task)| task.status.is_ended() && process::main_process(task).is_some() && !monitor_alive(task))
+        .filter(|(_, task)| {
+            task.status.is_ended() && process::main_process(task).is_some() && !monitor_alive(task)
+        })
         .collect();
     if ended.is_empty() {
         return Ok(report);
     }
 
-    let table = ProcessTable::scan().map_err(|error| Error::io("cannot scan the process table", error))?;
+    let table =
+        ProcessTable::scan().map_err(|error| Error::io("cannot scan the process table", error))?;
     let tagged = tag_index(&table);
-    let boot_id = identity::boot_id().map_err(|error| Error::io("cannot read the boot id", error))?;
+    let boot_id =
+        identity::boot_id().map_err(|error| Error::io("cannot read the boot id", error))?;
     for (id, task) in ended {
-        let targets = leftovers(id, task, &table, &tagged, &boot_id);
+        let targets = leftovers(task, &table, &tagged, &boot_id);
         if targets.is_empty() {
             continue;
         }
@@ -96,11 +103,12 @@ pub fn sweep(store: &Store) -> Result<SweepReport> {
 }
 
 fn monitor_alive(task: &Task) -> bool {
-    process::monitor_process(task).is_some_and(|(pid, identity)| process::state_of(pid, &identity) == ProcessState::Alive)
+    process::monitor_process(task)
+        .is_some_and(|(pid, identity)| process::state_of(pid, &identity) == ProcessState::Alive)
 }
 
-/// Maps each `TASK_WATCHDOG_ID` value to the live processes carrying it, reading
-/// each process's environment once.
+/// Maps each `TASK_WATCHDOG_LAUNCH` value to the live processes carrying it,
+/// reading each process's environment once.
 fn tag_index(table: &ProcessTable) -> HashMap<String, Vec<&ProcStat>> {
     let me = task_watchdog_platform::current_pid();
     let mut index: HashMap<String, Vec<&ProcStat>> = HashMap::new();
@@ -109,7 +117,7 @@ fn tag_index(table: &ProcessTable) -> HashMap<String, Vec<&ProcStat>> {
         if process.pid == me || process.pid == 2 || process.ppid == 2 || process.is_exited() {
             continue;
         }
-        if let Some(tag) = proc_table::env_value(process.pid, TAG_VARIABLE) {
+        if let Some(tag) = proc_table::env_value(process.pid, LAUNCH_VARIABLE) {
             index.entry(tag).or_default().push(process);
         }
     }
@@ -117,7 +125,6 @@ fn tag_index(table: &ProcessTable) -> HashMap<String, Vec<&ProcStat>> {
 }
 
 fn leftovers(
-    id: &str,
     task: &Task,
     table: &ProcessTable,
     tagged: &HashMap<String, Vec<&ProcStat>>,
@@ -129,9 +136,15 @@ fn leftovers(
     if main_identity.boot_id != boot_id {
         return Vec::new();
     }
-    let mut targets = process::members(id, task, table, false);
-    for process in tagged.get(id).into_iter().flatten() {
-        if process.start_ticks >= main_identity.start_ticks && !targets.iter().any(|target| target.pid == process.pid) {
+    let mut targets = process::members(task, table, false);
+    let escaped = task
+        .launch_id
+        .as_deref()
+        .and_then(|launch| tagged.get(launch));
+    for process in escaped.into_iter().flatten() {
+        if process.start_ticks >= main_identity.start_ticks
+            && !targets.iter().any(|target| target.pid == process.pid)
+        {
             targets.push(Target {
                 pid: process.pid,
                 identity: ProcessIdentity {

@@ -204,9 +204,9 @@ impl TaskWatcher {
 }
 
 fn same_monitor(task: &Task, spec: &WatchSpec) -> bool {
-    task.monitor
-        .as_ref()
-        .is_some_and(|monitor| monitor.pid == spec.pid && monitor.start_ticks == spec.identity.start_ticks)
+    task.monitor.as_ref().is_some_and(|monitor| {
+        monitor.pid == spec.pid && monitor.start_ticks == spec.identity.start_ticks
+    })
 }
 
 /// What makes a record the same task: its main process's start, or its launch.
@@ -237,7 +237,12 @@ fn record_main_exit(store: &Store, spec: &WatchSpec) -> Result<()> {
 
 /// Marks a running task `failed` with an unknown exit status, if it is still the
 /// same task (`key`) and still running.
-pub fn record_lost(store: &Store, id: &str, key: (Option<u64>, Option<String>), reason: &str) -> Result<()> {
+pub fn record_lost(
+    store: &Store,
+    id: &str,
+    key: (Option<u64>, Option<String>),
+    reason: &str,
+) -> Result<()> {
     let recorded = store.update(|registry, events| {
         let Some(task) = registry.task_mut(id) else {
             return Ok(false);

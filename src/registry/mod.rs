@@ -5,5 +5,5 @@ mod schema;
 mod store;
 
 pub use events::{Event, EventLog};
-pub use schema::{now_rfc3339, parse_time, Native, ProcessRef, Registry, Status, Task, TaskEntry};
-pub use store::{Store, DEFAULT_PATH};
+pub use schema::{Native, ProcessRef, Registry, Status, Task, TaskEntry, now_rfc3339, parse_time};
+pub use store::{DEFAULT_PATH, Store};

@@ -345,7 +345,10 @@ mod tests {
         assert_eq!(written["dev_kid_version"], original["dev_kid_version"]);
         assert_eq!(written["tasks"]["T002"], original["tasks"]["T002"]);
         assert_eq!(written["tasks"]["T001"]["wave"], 3);
-        assert_eq!(written["tasks"]["T001"]["native"], original["tasks"]["T001"]["native"]);
+        assert_eq!(
+            written["tasks"]["T001"]["native"],
+            original["tasks"]["T001"]["native"]
+        );
     }
 
     #[test]

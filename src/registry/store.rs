@@ -124,7 +124,9 @@ impl Store {
         match self.read()? {
             Parsed::Ok(registry) => Ok(registry),
             Parsed::Missing => Ok(Registry::default()),
-            Parsed::Corrupt(_) => self.update(|_, _| Ok(())).and_then(|()| self.load_after_repair()),
+            Parsed::Corrupt(_) => self
+                .update(|_, _| Ok(()))
+                .and_then(|()| self.load_after_repair()),
         }
     }
 
@@ -140,7 +142,10 @@ impl Store {
     /// after the registry is written, under the same lock.
     ///
     /// When `change` returns an error nothing is written.
-    pub fn update<T>(&self, change: impl FnOnce(&mut Registry, &mut Vec<Event>) -> Result<T>) -> Result<T> {
+    pub fn update<T>(
+        &self,
+        change: impl FnOnce(&mut Registry, &mut Vec<Event>) -> Result<T>,
+    ) -> Result<T> {
         let lock = self.lock()?;
 
         let (mut registry, before) = match self.read()? {
