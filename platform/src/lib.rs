@@ -17,6 +17,8 @@ pub mod reaper;
 pub mod session;
 pub mod signal;
 pub mod spawn;
+#[cfg(any(target_os = "macos", target_os = "freebsd"))]
+mod sysctl;
 pub mod tree;
 
 pub use exit_status::ExitStatus;

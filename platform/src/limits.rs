@@ -2,7 +2,7 @@
 
 use std::io;
 
-use rustix::process::{getrlimit, setrlimit, Resource};
+use rustix::process::{Resource, getrlimit, setrlimit};
 
 /// Raises the soft limit on open files to the hard limit and returns the new soft
 /// limit (`None` for unlimited).

@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rustix::io::Errno;
 use rustix::process::{PidfdFlags, Signal};
 
-use crate::signal::Delivery;
 use crate::Pid;
+use crate::signal::Delivery;
 
 static UNSUPPORTED: AtomicBool = AtomicBool::new(false);
 
@@ -67,7 +67,10 @@ impl PidFd {
 
     /// True when the process has exited, without blocking.
     pub fn has_exited(&self) -> io::Result<bool> {
-        let mut fds = [rustix::event::PollFd::new(&self.0, rustix::event::PollFlags::IN)];
+        let mut fds = [rustix::event::PollFd::new(
+            &self.0,
+            rustix::event::PollFlags::IN,
+        )];
         let zero = rustix::event::Timespec {
             tv_sec: 0,
             tv_nsec: 0,

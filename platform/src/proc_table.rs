@@ -1,8 +1,14 @@
 //! Snapshots of the process table: parents, groups, start times, CPU time and RSS.
 //!
-//! Linux reads `/proc/PID/stat` through the `procfs` crate. One [`ProcessTable::scan`]
-//! reads each process once, so trees and groups are summed from a single consistent
-//! pass. Other systems return `ErrorKind::Unsupported` until they get their own scan.
+//! Linux reads `/proc/PID/stat` through the `procfs` crate, macOS uses libproc
+//! (`proc_listallpids`, `proc_pidinfo`), and FreeBSD the `kern.proc` sysctls. The
+//! `macos` and `freebsd` submodules state what each cannot see. One
+//! [`ProcessTable::scan`] reads each process once, so trees and groups are summed
+//! from a single consistent pass. Other systems return `ErrorKind::Unsupported`.
+//!
+//! Times are in [`ticks_per_second`] units: clock ticks on Linux, microseconds on
+//! macOS and FreeBSD. Start times count from the origin [`uptime_ticks`] uses, so
+//! `uptime_ticks() - start_ticks` is a process's age on every system.
 
 use std::collections::HashMap;
 use std::io;
@@ -16,12 +22,17 @@ pub struct ProcStat {
     pub ppid: Pid,
     pub pgid: Pid,
     pub session: Pid,
-    /// The one-letter state from `stat`: `R`, `S`, `D`, `Z` (zombie), `T`, ...
+    /// The one-letter state: `R`, `S`, `D`, `Z` (zombie), `T`, ... from `stat` on
+    /// Linux, and the letter `ps` shows for `p_stat` on macOS and FreeBSD.
     pub state: char,
     pub comm: String,
-    /// Start time in clock ticks since boot.
+    /// Start time in the unit and from the origin of
+    /// [`crate::ProcessIdentity::start_ticks`]: clock ticks since boot on Linux,
+    /// microseconds since the Unix epoch on macOS, microseconds since boot on
+    /// FreeBSD. 0 where the system does not show it (another user's process on
+    /// macOS).
     pub start_ticks: u64,
-    /// User plus system CPU time in clock ticks.
+    /// User plus system CPU time in [`ticks_per_second`] units.
     pub cpu_ticks: u64,
     pub rss_bytes: u64,
 }
@@ -63,7 +74,9 @@ impl ProcessTable {
     }
 
     pub fn get(&self, pid: Pid) -> Option<&ProcStat> {
-        self.index.get(&pid).map(|&position| &self.processes[position])
+        self.index
+            .get(&pid)
+            .map(|&position| &self.processes[position])
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &ProcStat> {
@@ -88,7 +101,9 @@ impl ProcessTable {
 
     /// Returns the members of process group `pgid`.
     pub fn group_members(&self, pgid: Pid) -> impl Iterator<Item = &ProcStat> {
-        self.processes.iter().filter(move |process| process.pgid == pgid)
+        self.processes
+            .iter()
+            .filter(move |process| process.pgid == pgid)
     }
 }
 
@@ -107,16 +122,42 @@ pub fn has_env_entry(pid: Pid, key: &str, value: &str) -> bool {
 }
 
 /// The value of `key` in the environment `pid` started with, if it has one.
+///
+/// macOS shows the environment only for the caller's own processes, FreeBSD only
+/// for processes the caller may debug. For other processes, and on systems this
+/// module has no process table for, this returns `None`.
 pub fn env_value(pid: Pid, key: &str) -> Option<String> {
     imp::env_value(pid, key)
 }
 
-/// Clock ticks per second, the unit of start times and CPU times.
+/// When a process started and whether it has exited: what an identity check reads.
+#[cfg(any(target_os = "macos", target_os = "freebsd"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ProcessStart {
+    /// In the unit of [`ProcStat::start_ticks`].
+    pub start_ticks: u64,
+    /// True for a zombie.
+    pub exited: bool,
+}
+
+/// Reads the start of `pid`; `Ok(None)` when it does not exist. Unlike
+/// [`read_stat`], this fails where the start time cannot be read (another user's
+/// process on macOS) instead of reporting 0.
+#[cfg(any(target_os = "macos", target_os = "freebsd"))]
+pub(crate) fn read_start(pid: Pid) -> io::Result<Option<ProcessStart>> {
+    imp::read_start(pid)
+}
+
+/// Units per second of start times and CPU times: `USER_HZ` clock ticks on Linux,
+/// 1 000 000 (microseconds) on macOS and FreeBSD.
 pub fn ticks_per_second() -> u64 {
     imp::ticks_per_second()
 }
 
-/// Time since boot, in clock ticks.
+/// Returns the current time in the unit and from the origin of
+/// [`ProcStat::start_ticks`]:
+/// clock ticks since boot on Linux, microseconds since the Unix epoch on macOS,
+/// microseconds since boot on FreeBSD.
 pub fn uptime_ticks() -> io::Result<u64> {
     imp::uptime_ticks()
 }
@@ -224,7 +265,22 @@ mod imp {
     }
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(target_os = "freebsd")]
+mod freebsd;
+#[cfg(target_os = "freebsd")]
+use freebsd as imp;
+
+#[cfg(target_os = "macos")]
+mod macos;
+#[cfg(target_os = "macos")]
+use macos as imp;
+
+// Elsewhere only the tests use it; they run on every system.
+#[cfg(any(target_os = "macos", target_os = "freebsd", test))]
+#[cfg_attr(not(any(target_os = "macos", target_os = "freebsd")), allow(dead_code))]
+mod parse;
+
+#[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "freebsd")))]
 mod imp {
     use std::io;
 
@@ -234,7 +290,7 @@ mod imp {
     fn unsupported() -> io::Error {
         io::Error::new(
             io::ErrorKind::Unsupported,
-            "process table scans are implemented only on Linux so far",
+            "process table scans are implemented only on Linux, macOS and FreeBSD",
         )
     }
 
@@ -304,8 +360,14 @@ mod tests {
     #[test]
     fn scan_finds_self_with_identity() {
         let table = ProcessTable::scan().unwrap();
-        let me = table.get(crate::current_pid()).expect("own process in table");
+        let me = table
+            .get(crate::current_pid())
+            .expect("own process in table");
         assert!(me.start_ticks > 0);
-        assert!(has_env_entry(crate::current_pid(), "PATH", &std::env::var("PATH").unwrap()));
+        assert!(has_env_entry(
+            crate::current_pid(),
+            "PATH",
+            &std::env::var("PATH").unwrap()
+        ));
     }
 }

@@ -5,8 +5,8 @@
 
 use std::io;
 
-use crate::identity::{self, Liveness, ProcessIdentity};
 use crate::Pid;
+use crate::identity::{self, Liveness, ProcessIdentity};
 
 const SIGNALS: &[(i32, &str)] = &[
     (libc::SIGHUP, "SIGHUP"),
@@ -107,10 +107,16 @@ pub fn send_verified(pid: Pid, expected: &ProcessIdentity, signo: i32) -> io::Re
 /// Sends `signo` with plain `kill(2)`. Callers must have verified the identity.
 pub(crate) fn send_unverified(pid: Pid, signo: i32) -> io::Result<Delivery> {
     let Some(target) = rustix::process::Pid::from_raw(pid) else {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("invalid PID {pid}")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("invalid PID {pid}"),
+        ));
     };
     let Some(signal) = rustix::process::Signal::from_named_raw(signo) else {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("invalid signal {signo}")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("invalid signal {signo}"),
+        ));
     };
     match rustix::process::kill_process(target, signal) {
         Ok(()) => Ok(Delivery::Sent),

@@ -48,7 +48,13 @@ unsafe fn set_default(signo: i32) {
     // SAFETY: `action` outlives the call and is large enough for the kernel to read;
     // a null old-action pointer is allowed.
     unsafe {
-        libc::syscall(libc::SYS_rt_sigaction, signo, action.as_ptr(), std::ptr::null_mut::<u64>(), 8usize);
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            signo,
+            action.as_ptr(),
+            std::ptr::null_mut::<u64>(),
+            8usize,
+        );
     }
 }
 

@@ -3,14 +3,15 @@
 //! Every target carries the identity it was found with, and every signal is sent
 //! with [`signal::send_verified`], so a process that exited during the grace period
 //! and whose PID was reused is never hit. On Linux the grace period waits on pidfds
-//! with `poll(2)`; elsewhere it checks identities every 10 ms.
+//! with `poll(2)`, and on macOS and FreeBSD on a kqueue with `EVFILT_PROC`. Elsewhere,
+//! or when those fail, it checks identities every 10 ms.
 
 use std::io;
 use std::time::{Duration, Instant};
 
+use crate::Pid;
 use crate::identity::{self, Liveness, ProcessIdentity};
 use crate::signal::{self, Delivery};
-use crate::Pid;
 
 /// A process to end, with the identity it had when it was chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +64,10 @@ pub fn wait_for_exit(alive: &mut Vec<Target>, limit: Duration) -> io::Result<()>
     let deadline = Instant::now() + limit;
     while !alive.is_empty() {
         alive.retain(|target| {
-            matches!(identity::check(target.pid, &target.identity), Ok(Liveness::Alive))
+            matches!(
+                identity::check(target.pid, &target.identity),
+                Ok(Liveness::Alive)
+            )
         });
         let now = Instant::now();
         if alive.is_empty() || now >= deadline {
@@ -78,7 +82,7 @@ pub fn wait_for_exit(alive: &mut Vec<Target>, limit: Duration) -> io::Result<()>
 #[cfg(target_os = "linux")]
 fn wait_for_any(alive: &[Target], limit: Duration) -> io::Result<()> {
     use crate::pidfd::PidFd;
-    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
 
     if !crate::pidfd::supported() {
         std::thread::sleep(limit.min(Duration::from_millis(10)));
@@ -110,7 +114,32 @@ fn wait_for_any(alive: &[Target], limit: Duration) -> io::Result<()> {
     }
 }
 
-#[cfg(not(target_os = "linux"))]
+/// Sleeps until one of `alive` may have exited, or `limit` passes.
+#[cfg(any(target_os = "macos", target_os = "freebsd"))]
+fn wait_for_any(alive: &[Target], limit: Duration) -> io::Result<()> {
+    use std::os::fd::AsFd;
+
+    use crate::exit_source::kqueue::{add_exit_watch, wait_for_event};
+
+    let Ok(queue) = rustix::event::kqueue::kqueue() else {
+        std::thread::sleep(limit.min(Duration::from_millis(10)));
+        return Ok(());
+    };
+    for target in alive {
+        match add_exit_watch(queue.as_fd(), target.pid) {
+            Ok(()) => {}
+            // Gone already: the caller's next identity check drops it.
+            Err(rustix::io::Errno::SRCH) => return Ok(()),
+            Err(_) => {
+                std::thread::sleep(limit.min(Duration::from_millis(10)));
+                return Ok(());
+            }
+        }
+    }
+    wait_for_event(queue.as_fd(), limit)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "freebsd")))]
 fn wait_for_any(_alive: &[Target], limit: Duration) -> io::Result<()> {
     std::thread::sleep(limit.min(Duration::from_millis(10)));
     Ok(())

@@ -1,24 +1,30 @@
 //! Exit-event sources: one interface, one module per kernel mechanism.
 //!
 //! A source watches processes it did not start and reports, by token, each one that
-//! exits. It only tells *that* a process ended; the exit status of a process that is
-//! not our child cannot be read (the monitor, as parent, records it).
+//! exits. It reports only *that* a process ended. On Linux this crate reads an exit
+//! status only as the parent (the monitor, as parent, records it). kqueue reports it
+//! on FreeBSD, and on macOS for our own children, but the channel carries tokens
+//! only.
 //!
 //! | backend | module | kernel feature |
 //! | --- | --- | --- |
 //! | `pidfd` | [`pidfd`] | Linux 5.3+ `pidfd_open`, readable on exit |
+//! | `kqueue` | `kqueue` | macOS and FreeBSD `EVFILT_PROC` with `NOTE_EXIT`, one kqueue for all watches |
 //! | `poll` | [`poll`] | none: identity checks on an interval |
-//!
-//! kqueue (`EVFILT_PROC`) for macOS and FreeBSD is not implemented yet, so on those
-//! systems only `poll` is available.
 //!
 //! Every source must run inside a tokio runtime: watches are tokio tasks that send
 //! the token of an exited process into one channel, which [`ExitSource::next_exit`]
 //! reads.
 
+#[cfg(any(target_os = "macos", target_os = "freebsd"))]
+pub mod kqueue;
 #[cfg(target_os = "linux")]
 pub mod pidfd;
 pub mod poll;
+// Elsewhere only the tests use it; they run on every system.
+#[cfg(any(target_os = "macos", target_os = "freebsd", test))]
+#[cfg_attr(not(any(target_os = "macos", target_os = "freebsd")), allow(dead_code))]
+mod proc_event;
 
 use std::fmt;
 use std::io;
@@ -55,6 +61,10 @@ impl Backend {
         #[cfg(target_os = "linux")]
         if pidfd::probe() {
             backends.push(Backend::Pidfd);
+        }
+        #[cfg(any(target_os = "macos", target_os = "freebsd"))]
+        if kqueue::probe() {
+            backends.push(Backend::Kqueue);
         }
         backends.push(Backend::Poll);
         backends
@@ -103,6 +113,8 @@ pub struct ExitSource {
 enum Watches {
     #[cfg(target_os = "linux")]
     Pidfd(pidfd::Watches),
+    #[cfg(any(target_os = "macos", target_os = "freebsd"))]
+    Kqueue(kqueue::Watches),
     Poll(poll::Watches),
 }
 
@@ -125,6 +137,8 @@ impl ExitSource {
         let watches = match backend {
             #[cfg(target_os = "linux")]
             Backend::Pidfd => Watches::Pidfd(pidfd::Watches::new(sender)),
+            #[cfg(any(target_os = "macos", target_os = "freebsd"))]
+            Backend::Kqueue => Watches::Kqueue(kqueue::Watches::new(sender)?),
             Backend::Poll => Watches::Poll(poll::Watches::new(sender, poll_interval)),
             _ => unreachable!("availability was checked above"),
         };
@@ -148,10 +162,17 @@ impl ExitSource {
 
     /// Starts watching `pid`, which must still be the process `identity` describes.
     /// Watching a token again replaces its earlier watch.
-    pub fn watch(&mut self, token: Token, pid: Pid, identity: &ProcessIdentity) -> io::Result<WatchOutcome> {
+    pub fn watch(
+        &mut self,
+        token: Token,
+        pid: Pid,
+        identity: &ProcessIdentity,
+    ) -> io::Result<WatchOutcome> {
         match &mut self.watches {
             #[cfg(target_os = "linux")]
             Watches::Pidfd(watches) => watches.watch(token, pid, identity),
+            #[cfg(any(target_os = "macos", target_os = "freebsd"))]
+            Watches::Kqueue(watches) => watches.watch(token, pid, identity),
             Watches::Poll(watches) => watches.watch(token, pid, identity),
         }
     }
@@ -161,6 +182,8 @@ impl ExitSource {
         match &mut self.watches {
             #[cfg(target_os = "linux")]
             Watches::Pidfd(watches) => watches.unwatch(token),
+            #[cfg(any(target_os = "macos", target_os = "freebsd"))]
+            Watches::Kqueue(watches) => watches.unwatch(token),
             Watches::Poll(watches) => watches.unwatch(token),
         }
     }
@@ -170,6 +193,8 @@ impl ExitSource {
         match &self.watches {
             #[cfg(target_os = "linux")]
             Watches::Pidfd(watches) => watches.is_watching(token),
+            #[cfg(any(target_os = "macos", target_os = "freebsd"))]
+            Watches::Kqueue(watches) => watches.is_watching(token),
             Watches::Poll(watches) => watches.is_watching(token),
         }
     }

@@ -12,8 +12,8 @@
 use std::collections::HashMap;
 use std::io;
 
-use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -49,7 +49,12 @@ impl Watches {
         }
     }
 
-    pub fn watch(&mut self, token: Token, pid: Pid, expected: &ProcessIdentity) -> io::Result<WatchOutcome> {
+    pub fn watch(
+        &mut self,
+        token: Token,
+        pid: Pid,
+        expected: &ProcessIdentity,
+    ) -> io::Result<WatchOutcome> {
         self.unwatch(token);
 
         let Some(pidfd) = PidFd::open(pid)? else {
@@ -65,10 +70,9 @@ impl Watches {
 
         // SAFETY: an `OwnedFd` is open until dropped and its `as_raw_fd` always returns
         // the same descriptor; the `AsyncFd` owns it and nothing else can close it.
-        let async_fd = unsafe {
-            AsyncFd::register_with_interest(pidfd.into_owned_fd(), Interest::READABLE)
-        }
-        .map_err(|error| error.into_parts().1)?;
+        let async_fd =
+            unsafe { AsyncFd::register_with_interest(pidfd.into_owned_fd(), Interest::READABLE) }
+                .map_err(|error| error.into_parts().1)?;
         let sender = self.sender.clone();
         let expected = expected.clone();
         let task = tokio::spawn(async move {
@@ -97,6 +101,8 @@ impl Watches {
     }
 
     pub fn is_watching(&self, token: Token) -> bool {
-        self.tasks.get(&token).is_some_and(|task| !task.is_finished())
+        self.tasks
+            .get(&token)
+            .is_some_and(|task| !task.is_finished())
     }
 }

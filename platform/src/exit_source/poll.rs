@@ -32,7 +32,12 @@ impl Watches {
         Self { watched, ticker }
     }
 
-    pub fn watch(&mut self, token: Token, pid: Pid, expected: &ProcessIdentity) -> io::Result<WatchOutcome> {
+    pub fn watch(
+        &mut self,
+        token: Token,
+        pid: Pid,
+        expected: &ProcessIdentity,
+    ) -> io::Result<WatchOutcome> {
         match identity::check(pid, expected)? {
             Liveness::Alive => {}
             Liveness::Gone => return Ok(WatchOutcome::Exited),
@@ -60,7 +65,9 @@ impl Drop for Watches {
 fn lock(watched: &WatchMap) -> std::sync::MutexGuard<'_, HashMap<Token, (Pid, ProcessIdentity)>> {
     // A panic while holding this lock can only come from a HashMap operation; the
     // map is still consistent, so keep using it.
-    watched.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    watched
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 async fn check_every(interval: Duration, watched: WatchMap, sender: mpsc::UnboundedSender<Token>) {
