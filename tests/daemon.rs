@@ -10,8 +10,38 @@ use chrono::Utc;
 
 use common::{EVENT_DEADLINE, HELPER, Sandbox, Watched, send_signal, wait_for};
 
-#[test]
-fn attached_sigkill_recorded_failed() {
+/// Daemon arguments for each exit-event backend this machine has; the tests that
+/// detect exits run once per backend so both stay correct.
+const PIDFD: &[&str] = &["--interval", "300", "--backend", "pidfd"];
+const POLL: &[&str] = &[
+    "--interval",
+    "300",
+    "--backend",
+    "poll",
+    "--poll-interval",
+    "100",
+];
+
+/// Declares one test per backend that calls `$body` with that backend's arguments.
+macro_rules! on_each_backend {
+    ($body:ident: $pidfd:ident, $poll:ident) => {
+        #[test]
+        fn $pidfd() {
+            $body(PIDFD);
+        }
+
+        #[test]
+        fn $poll() {
+            $body(POLL);
+        }
+    };
+}
+
+on_each_backend!(attached_sigkill_recorded_failed: attached_sigkill_recorded_pidfd, attached_sigkill_recorded_poll);
+on_each_backend!(dead_monitor_taken_over: dead_monitor_taken_over_pidfd, dead_monitor_taken_over_poll);
+on_each_backend!(registered_while_running_is_watched: registered_later_watched_pidfd, registered_later_watched_poll);
+
+fn attached_sigkill_recorded_failed(daemon_args: &[&str]) {
     let mut sandbox = Sandbox::new();
     let attached = sandbox.id("A1");
     let pid = sandbox.spawn_sleeper(300);
@@ -25,7 +55,7 @@ fn attached_sigkill_recorded_failed() {
             &pid.to_string(),
         ])
         .success();
-    let daemon = sandbox.spawn_daemon(&["--interval", "300"]);
+    let daemon = sandbox.spawn_daemon(daemon_args);
     sandbox.wait_for_daemon(daemon);
 
     assert!(send_signal(pid, libc::SIGKILL));
@@ -40,8 +70,7 @@ fn attached_sigkill_recorded_failed() {
     assert!(task["completed_at"].is_string(), "{task:#}");
 }
 
-#[test]
-fn dead_monitor_taken_over() {
+fn dead_monitor_taken_over(daemon_args: &[&str]) {
     let mut sandbox = Sandbox::new();
     let id = sandbox.id("T1");
     let pid = sandbox.start_helper(&id, &["sleep", "300"]);
@@ -50,7 +79,7 @@ fn dead_monitor_taken_over() {
         .as_i64()
         .expect("monitor.pid") as i32;
     let monitor = Watched::new(monitor_pid);
-    let daemon = sandbox.spawn_daemon(&["--interval", "300"]);
+    let daemon = sandbox.spawn_daemon(daemon_args);
     sandbox.wait_for_daemon(daemon);
 
     assert!(send_signal(monitor_pid, libc::SIGKILL));
@@ -136,6 +165,31 @@ fn second_daemon_names_first_pid() {
 }
 
 #[test]
+fn missing_backend_names_available_ones() {
+    let sandbox = Sandbox::new();
+
+    let output = sandbox.cmd(&["run", "--backend", "kqueue"]);
+
+    assert_eq!(output.code, Some(1), "{output:#?}");
+    assert_eq!(output.stderr.lines().count(), 1, "{output:#?}");
+    assert!(output.stderr.contains("kqueue"), "{output:#?}");
+    assert!(
+        output.stderr.contains("pidfd") && output.stderr.contains("poll"),
+        "the error lists the available backends: {output:#?}"
+    );
+}
+
+#[test]
+fn unknown_backend_rejected() {
+    let sandbox = Sandbox::new();
+
+    let output = sandbox.cmd(&["run", "--backend", "epoll"]);
+
+    assert_eq!(output.code, Some(1), "{output:#?}");
+    assert!(output.stderr.contains("\"epoll\""), "{output:#?}");
+}
+
+#[test]
 fn daemon_sigterm_leaves_tasks_running() {
     let mut sandbox = Sandbox::new();
     let id = sandbox.id("T1");
@@ -177,11 +231,10 @@ fn daemon_restart_allowed_after_sigterm() {
     );
 }
 
-#[test]
-fn registered_while_running_is_watched() {
+fn registered_while_running_is_watched(daemon_args: &[&str]) {
     let mut sandbox = Sandbox::new();
     let attached = sandbox.id("A1");
-    let daemon = sandbox.spawn_daemon(&["--interval", "300"]);
+    let daemon = sandbox.spawn_daemon(daemon_args);
     sandbox.wait_for_daemon(daemon);
     let pid = sandbox.spawn_sleeper(300);
 
