@@ -26,6 +26,11 @@ fn main() {
             100,
         ),
         (
+            "poll-500ms",
+            &["--backend", "poll", "--poll-interval", "500"],
+            500,
+        ),
+        (
             "poll-1s",
             &["--backend", "poll", "--poll-interval", "1000"],
             1000,

@@ -9,7 +9,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{Scratch, cpu_ticks, quick, rss_kib, status_field};
+use support::{Scratch, context_switches, cpu_ticks, quick, rss_kib, switches_between};
 
 fn main() {
     let window = if quick() {
@@ -42,17 +42,16 @@ fn measure(count: usize, window: Duration) {
     std::thread::sleep(Duration::from_secs(2));
 
     let ticks_before = cpu_ticks(daemon);
-    let switches_before = status_field(daemon, "voluntary_ctxt_switches")
-        + status_field(daemon, "nonvoluntary_ctxt_switches");
+    let switches_before = context_switches(daemon);
     std::thread::sleep(window);
     let ticks_after = cpu_ticks(daemon);
-    let switches_after = status_field(daemon, "voluntary_ctxt_switches")
-        + status_field(daemon, "nonvoluntary_ctxt_switches");
+    let switches_after = context_switches(daemon);
 
     // Linux reports CPU time in USER_HZ, 100 ticks per second on every architecture.
     let cpu_seconds = (ticks_after - ticks_before) as f64 / 100.0;
     let core_percent = 100.0 * cpu_seconds / window.as_secs_f64();
-    let switches_per_second = (switches_after - switches_before) as f64 / window.as_secs_f64();
+    let switches_per_second =
+        switches_between(&switches_before, &switches_after) as f64 / window.as_secs_f64();
     println!(
         "idle watched={count} window={}s cpu={cpu_seconds:.2}s core={core_percent:.4}% ctx_switches_per_s={switches_per_second:.2} rss={}KiB",
         window.as_secs(),

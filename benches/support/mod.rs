@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -239,28 +240,36 @@ impl Lcg {
     }
 }
 
-/// Reads a field of `/proc/PID/status`, summed over the process's threads.
-pub fn status_field(pid: u32, field: &str) -> u64 {
-    let mut total = 0;
+/// Context switches (voluntary and not) of each thread of `pid`, by thread id.
+pub fn context_switches(pid: u32) -> HashMap<String, u64> {
+    let mut counts = HashMap::new();
     let Ok(threads) = fs::read_dir(format!("/proc/{pid}/task")) else {
-        return 0;
+        return counts;
     };
     for thread in threads.flatten() {
         let text = fs::read_to_string(thread.path().join("status")).unwrap_or_default();
-        for line in text.lines() {
-            if let Some(value) = line
-                .strip_prefix(field)
-                .and_then(|rest| rest.strip_prefix(':'))
-            {
-                total += value
-                    .split_whitespace()
-                    .next()
-                    .and_then(|number| number.parse::<u64>().ok())
-                    .unwrap_or(0);
-            }
-        }
+        let total: u64 = text
+            .lines()
+            .filter(|line| {
+                line.starts_with("voluntary_ctxt_switches:")
+                    || line.starts_with("nonvoluntary_ctxt_switches:")
+            })
+            .filter_map(|line| line.split_whitespace().nth(1))
+            .filter_map(|number| number.parse::<u64>().ok())
+            .sum();
+        counts.insert(thread.file_name().to_string_lossy().into_owned(), total);
     }
-    total
+    counts
+}
+
+/// Context switches between two samples of [`context_switches`]: the growth of
+/// threads present in both, plus everything of threads that started in between.
+/// Threads that ended in between are not counted.
+pub fn switches_between(before: &HashMap<String, u64>, after: &HashMap<String, u64>) -> u64 {
+    after
+        .iter()
+        .map(|(thread, count)| count.saturating_sub(before.get(thread).copied().unwrap_or(0)))
+        .sum()
 }
 
 /// The process's resident set size in KiB.

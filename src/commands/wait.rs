@@ -58,7 +58,7 @@ async fn wait_all(store: &Store, ids: &[String]) -> Result<u8> {
         }
         watcher.sync(store, &registry, Some(ids));
         tokio::select! {
-            _ = watcher.next_exit(store) => {}
+            _ = watcher.next_exits(store) => {}
             _ = registry_events.changed() => {}
         }
     }

@@ -148,8 +148,8 @@ async fn serve(store: &Store, args: &RunArgs, backend: Option<Backend>) -> Resul
 
     loop {
         tokio::select! {
-            Some(id) = watcher.next_exit(store) => {
-                tracing::trace!(task = %id, "handled exit event");
+            Some(ids) = watcher.next_exits(store) => {
+                tracing::trace!(tasks = ?ids, "handled exit events");
             }
             Some(()) = registry_events.changed() => resync(store, &mut watcher),
             _ = sweep_timer.tick() => {

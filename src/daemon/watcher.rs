@@ -116,23 +116,41 @@ impl TaskWatcher {
         }
     }
 
-    /// Waits for the next watched process to exit, records what that means, and
-    /// returns the task id.
-    pub async fn next_exit(&mut self, store: &Store) -> Option<String> {
-        loop {
-            let token = self.source.next_exit().await?;
-            let Some(spec) = self.by_token.remove(&token) else {
-                continue;
-            };
-            tracing::trace!(task = %spec.id, pid = spec.pid, "exit event");
-            self.handle_exit(store, &spec);
-            return Some(spec.id);
+    /// Waits for the next watched process to exit, takes every other exit already
+    /// queued with it, records what they mean, and returns the task ids.
+    ///
+    /// A burst of exits becomes one registry write instead of one per exit.
+    pub async fn next_exits(&mut self, store: &Store) -> Option<Vec<String>> {
+        let first = self.source.next_exit().await?;
+        let mut tokens = vec![first];
+        while let Some(token) = self.source.queued_exit() {
+            tokens.push(token);
         }
+
+        let specs: Vec<WatchSpec> = tokens
+            .iter()
+            .filter_map(|token| self.by_token.remove(token))
+            .collect();
+        let (mains, monitors): (Vec<WatchSpec>, Vec<WatchSpec>) = specs
+            .iter()
+            .cloned()
+            .partition(|spec| spec.kind == WatchKind::Main);
+        tracing::trace!(count = specs.len(), "exit events");
+
+        if let Err(error) = record_main_exits(store, &mains) {
+            tracing::error!(tasks = ?ids(&mains), %error, "cannot record the exits");
+        }
+        for spec in &monitors {
+            if let Err(error) = self.handle_monitor_exit(store, spec) {
+                tracing::error!(task = %spec.id, pid = spec.pid, %error, "cannot record the exit");
+            }
+        }
+        Some(specs.into_iter().map(|spec| spec.id).collect())
     }
 
     fn handle_exit(&mut self, store: &Store, spec: &WatchSpec) {
         let result = match spec.kind {
-            WatchKind::Main => record_main_exit(store, spec),
+            WatchKind::Main => record_main_exits(store, std::slice::from_ref(spec)),
             WatchKind::Monitor => self.handle_monitor_exit(store, spec),
         };
         if let Err(error) = result {
@@ -217,22 +235,61 @@ fn task_key(task: &Task) -> (Option<u64>, Option<String>) {
     )
 }
 
-/// Records the end of an attached or adopted main process.
-fn record_main_exit(store: &Store, spec: &WatchSpec) -> Result<()> {
-    let registry = store.load()?;
-    let Some(task) = registry.task(&spec.id) else {
-        return Ok(());
-    };
-    let recorded = process::main_process(task);
-    if recorded.as_ref() != Some(&(spec.pid, spec.identity.clone())) {
+fn ids(specs: &[WatchSpec]) -> Vec<&str> {
+    specs.iter().map(|spec| spec.id.as_str()).collect()
+}
+
+/// Records the ends of attached or adopted main processes in one registry update.
+/// A record whose main process is no longer the watched one is left alone.
+fn record_main_exits(store: &Store, specs: &[WatchSpec]) -> Result<()> {
+    if specs.is_empty() {
         return Ok(());
     }
-    let reason = if task.monitor.is_some() {
-        REASON_MONITOR_LOST
+    let ended = store.update(|registry, events| {
+        let mut ended = Vec::new();
+        for spec in specs {
+            let Some(task) = registry.task_mut(&spec.id) else {
+                continue;
+            };
+            let recorded = process::main_process(task);
+            if task.status != Status::Running
+                || recorded.as_ref() != Some(&(spec.pid, spec.identity.clone()))
+            {
+                continue;
+            }
+            let reason = if task.monitor.is_some() {
+                REASON_MONITOR_LOST
+            } else {
+                REASON_ATTACHED_EXIT
+            };
+            mark_lost(task, reason);
+            events.push(exit_event(&spec.id, task));
+            ended.push(spec.id.clone());
+        }
+        Ok(ended)
+    })?;
+    for id in ended {
+        tracing::info!(task = %id, "task ended");
+    }
+    Ok(())
+}
+
+/// Ends a running task whose exit status cannot be known: `cancelled` when `kill`
+/// asked for it, `failed` with `reason` otherwise.
+fn mark_lost(task: &mut Task, reason: &str) {
+    if task.cancel_requested_at.is_some() {
+        task.end(Status::Cancelled, "cancelled");
     } else {
-        REASON_ATTACHED_EXIT
-    };
-    record_lost(store, &spec.id, task_key(task), reason)
+        task.end(Status::Failed, reason);
+    }
+    task.exit_code = None;
+}
+
+fn exit_event(id: &str, task: &Task) -> Event {
+    Event::new(id, "exited")
+        .with("status", task.status.as_str())
+        .with("reason", task.reason.clone())
+        .with("pid", task.native.as_ref().map(|native| native.pid))
 }
 
 /// Marks a running task `failed` with an unknown exit status, if it is still the
@@ -250,18 +307,8 @@ pub fn record_lost(
         if task.status != Status::Running || task_key(task) != key {
             return Ok(false);
         }
-        if task.cancel_requested_at.is_some() {
-            task.end(Status::Cancelled, "cancelled");
-        } else {
-            task.end(Status::Failed, reason);
-        }
-        task.exit_code = None;
-        events.push(
-            Event::new(id, "exited")
-                .with("status", task.status.as_str())
-                .with("reason", task.reason.clone())
-                .with("pid", task.native.as_ref().map(|native| native.pid)),
-        );
+        mark_lost(task, reason);
+        events.push(exit_event(id, task));
         Ok(true)
     })?;
     if recorded {

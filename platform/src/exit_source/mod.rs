@@ -206,4 +206,12 @@ impl ExitSource {
         self.unwatch(token);
         Some(token)
     }
+
+    /// Returns an exit that is already queued, without waiting, so a burst of exits
+    /// can be handled as one batch.
+    pub fn queued_exit(&mut self) -> Option<Token> {
+        let token = self.receiver.try_recv().ok()?;
+        self.unwatch(token);
+        Some(token)
+    }
 }
