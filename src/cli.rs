@@ -6,8 +6,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::registry::DEFAULT_PATH;
-
 #[derive(Debug, Parser)]
 #[command(
     name = "task-watchdog",
@@ -15,9 +13,15 @@ use crate::registry::DEFAULT_PATH;
     about = "Keeps a truthful record of background tasks and learns of their end from kernel events"
 )]
 pub struct Cli {
-    /// Registry file.
-    #[arg(long, global = true, env = "TASK_WATCHDOG_REGISTRY", default_value = DEFAULT_PATH, value_name = "PATH")]
-    pub registry: PathBuf,
+    /// Registry file [default: the nearest .claude/process_registry.json in this
+    /// directory or a parent, else .claude/process_registry.json here].
+    #[arg(
+        long,
+        global = true,
+        env = "TASK_WATCHDOG_REGISTRY",
+        value_name = "PATH"
+    )]
+    pub registry: Option<PathBuf>,
 
     /// Log more to stderr (-v debug, -vv trace). RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]

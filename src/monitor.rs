@@ -216,6 +216,17 @@ fn start_timeout_timer(
 fn record_exit(store: &Store, spec: &LaunchSpec, status: Option<ExitStatus>, timed_out: bool) {
     let result = store.update(|registry, events| {
         let Some(task) = own_task(registry.task_mut(&spec.id), spec) else {
+            // The record was replaced or lost (a registry moved aside as corrupt):
+            // the event log still gets the exit.
+            if let Some(status) = status {
+                events.push(
+                    Event::new(&spec.id, "exited")
+                        .with("record", "missing")
+                        .with("launch_id", spec.launch_id.clone())
+                        .with("exit_code", status.code)
+                        .with("signal", status.signal_name()),
+                );
+            }
             return Ok(());
         };
         let Some(status) = status else {

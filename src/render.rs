@@ -11,6 +11,15 @@ use chrono::Utc;
 use crate::process::ProcessState;
 use crate::registry::{Status, Task};
 
+/// Formats `count` with its noun: `1 process`, `3 processes`.
+pub fn count(count: usize, singular: &str, plural: &str) -> String {
+    if count == 1 {
+        format!("1 {singular}")
+    } else {
+        format!("{count} {plural}")
+    }
+}
+
 /// Formats a duration as `2h 5m`, `3m 12s` or `4.2s`.
 pub fn duration(span: Duration) -> String {
     let seconds = span.as_secs();
@@ -48,7 +57,8 @@ pub fn runtime(task: &Task) -> Option<Duration> {
     (ended - started).to_std().ok()
 }
 
-/// How the task ended, such as `exit 0`, `SIGKILL (core dumped)` or `exit unknown`.
+/// How the task ended, such as `exit 0`, `SIGKILL (core dumped)` or
+/// `exit status unknown`.
 pub fn exit_summary(task: &Task) -> String {
     let core = if task.core_dumped == Some(true) {
         " (core dumped)"
@@ -64,7 +74,12 @@ pub fn exit_summary(task: &Task) -> String {
         (Some(code), _) => format!("exit {code}{oom}"),
         (None, Some(signal)) => format!("{signal}{core}{oom}"),
         (None, None) if task.status == Status::Running => "running".to_string(),
-        (None, None) => format!("exit unknown{oom}"),
+        (None, None)
+            if task.completed_at.is_some() && task.reason.as_deref() == Some("completed") =>
+        {
+            format!("completed by hand{oom}")
+        }
+        (None, None) => format!("exit status unknown{oom}"),
     }
 }
 
@@ -150,6 +165,37 @@ pub fn push_row(out: &mut String, cells: &[String], widths: &[usize], last: &str
     let _ = writeln!(out, "{last}");
 }
 
+/// Makes one output line readable as text: keeps what follows the last carriage
+/// return (progress bars redraw the line), drops ANSI escape sequences and other
+/// control characters, and turns tabs into spaces.
+pub fn clean_line(line: &str) -> String {
+    let line = line.trim_end_matches('\r');
+    let visible = line.rsplit('\r').next().unwrap_or(line);
+    let mut out = String::with_capacity(visible.len());
+    let mut chars = visible.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => {
+                // CSI sequences (`ESC [ ... final`) end with a byte from '@' to '~'.
+                // Other escapes are two characters.
+                if chars.next_if_eq(&'[').is_some() {
+                    for next in chars.by_ref() {
+                        if ('@'..='~').contains(&next) {
+                            break;
+                        }
+                    }
+                } else {
+                    chars.next();
+                }
+            }
+            '\t' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +224,17 @@ mod tests {
         assert_eq!(shell_quote("my task"), "'my task'");
         assert_eq!(shell_quote("it's"), "'it'\\''s'");
         assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    fn clean_line_strips_terminal_codes() {
+        assert_eq!(
+            clean_line("\u{1b}[31merror\u{1b}[0m: failed"),
+            "error: failed"
+        );
+        assert_eq!(clean_line("10%\r50%\r100% done"), "100% done");
+        assert_eq!(clean_line("90%\r100%\r"), "100%");
+        assert_eq!(clean_line("a\tb\u{7}c"), "a bc");
+        assert_eq!(clean_line("plain"), "plain");
     }
 }

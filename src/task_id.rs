@@ -7,7 +7,8 @@ use crate::error::{Error, Result};
 pub const MAX_LEN: usize = 128;
 
 /// Checks that `id` can name a task: non-empty, at most 128 bytes, no `/`, no NUL or
-/// other control characters, and not `.` or `..`.
+/// other control characters, no white space at either end (a likely typo that is
+/// hard to see in listings), and not `.` or `..`.
 pub fn validate(id: &str) -> Result<()> {
     let problem = if id.is_empty() {
         Some("it is empty")
@@ -17,6 +18,8 @@ pub fn validate(id: &str) -> Result<()> {
         Some("it contains '/'")
     } else if id.chars().any(char::is_control) {
         Some("it contains a control character")
+    } else if id.trim() != id {
+        Some("it starts or ends with white space")
     } else if id == "." || id == ".." {
         Some("it is a relative directory name")
     } else {
@@ -24,7 +27,7 @@ pub fn validate(id: &str) -> Result<()> {
     };
     match problem {
         Some(problem) => Err(Error::invalid(format!(
-            "invalid task id {id:?}: {problem}; use letters, digits, '-', '_' or '.', such as T001"
+            "invalid task id {id:?}: {problem}; give a name such as T001 or build-frontend"
         ))),
         None => Ok(()),
     }
@@ -45,6 +48,9 @@ mod tests {
     fn rejects_unsafe_ids() {
         for id in [
             "",
+            " ",
+            " a",
+            "a ",
             ".",
             "..",
             "a/b",

@@ -1,8 +1,32 @@
-//! Invalid usage exits 2.
+//! Invalid usage exits 2; a malformed option value is bad input and exits 1.
 
 mod common;
 
 use common::Sandbox;
+
+#[test]
+fn malformed_numbers_exit_one() {
+    let sandbox = Sandbox::new();
+
+    for args in [
+        &["run", "--interval", "soon"][..],
+        &["cleanup", "--days", "abc"],
+        &["logs", "T1", "--tail", "many"],
+    ] {
+        let output = sandbox.cmd(args);
+        assert_eq!(
+            output.code,
+            Some(1),
+            "`task-watchdog {}`: {output:#?}",
+            args.join(" ")
+        );
+        assert_eq!(output.stderr.lines().count(), 1, "one line: {output:#?}");
+        assert!(
+            output.stderr.contains(args[2]),
+            "names the value: {output:#?}"
+        );
+    }
+}
 
 #[test]
 fn usage_errors_exit_two() {
@@ -16,7 +40,6 @@ fn usage_errors_exit_two() {
         &["kill"],
         &["wait"],
         &["list", "--bogus"],
-        &["run", "--interval", "soon"],
     ] {
         let output = sandbox.cmd(args);
         assert_eq!(

@@ -33,7 +33,10 @@ pub fn observe(store: &Store, id: &str, task: &Task, lines: usize) -> Observatio
     Observation {
         state,
         usage,
-        log_tail: render::tail_lines(&log_path(store, id, task), lines),
+        log_tail: render::tail_lines(&log_path(store, id, task), lines)
+            .iter()
+            .map(|line| render::clean_line(line))
+            .collect(),
     }
 }
 

@@ -39,14 +39,17 @@ pub fn run(store: &Store, args: &IdArgs) -> Result<u8> {
         })?;
     }
 
-    let status_text = match previous {
-        Some(Status::Running) | None => "completed".to_string(),
-        Some(other) => format!("had already ended ({})", other.as_str()),
+    let processes = crate::render::count(outcome.signalled, "process", "processes");
+    let text = match previous {
+        Some(Status::Running) | None => {
+            format!("completed {}; ended {processes} still running\n", args.id)
+        }
+        Some(other) => format!(
+            "{} had already ended ({}); ended {processes} left over\n",
+            args.id,
+            other.as_str()
+        ),
     };
-    let text = format!(
-        "{} {status_text}; ended {} leftover processes\n",
-        args.id, outcome.signalled
-    );
     super::write_stdout(&text)?;
     Ok(0)
 }

@@ -25,7 +25,7 @@ pub fn run(store: &Store, args: &KillArgs) -> Result<u8> {
             args.signal
         ))
     })?;
-    let grace = parse_duration(&args.grace)?;
+    let grace = parse_duration("--grace", &args.grace)?;
     let registry = store.load()?;
     let task = super::find_task(store, &registry, &args.id)?.clone();
 
@@ -34,10 +34,10 @@ pub fn run(store: &Store, args: &KillArgs) -> Result<u8> {
             Error::io(format!("cannot end leftovers of task {:?}", args.id), error)
         })?;
         let text = format!(
-            "{} had already ended ({}); ended {} leftover processes\n",
+            "{} had already ended ({}); ended {}\n",
             args.id,
             task.status.as_str(),
-            outcome.signalled
+            crate::render::count(outcome.signalled, "leftover process", "leftover processes")
         );
         super::write_stdout(&text)?;
         return Ok(0);
@@ -74,10 +74,10 @@ pub fn run(store: &Store, args: &KillArgs) -> Result<u8> {
     tracing::info!(task = %args.id, signalled = outcome.signalled, killed = outcome.killed, "task killed");
 
     let text = format!(
-        "cancelled {}: sent {} to {} processes, SIGKILL to {}\n",
+        "cancelled {}: sent {} to {}, SIGKILL to {}\n",
         args.id,
         signal::name(signo),
-        outcome.signalled,
+        crate::render::count(outcome.signalled, "process", "processes"),
         outcome.killed
     );
     super::write_stdout(&text)?;

@@ -20,7 +20,11 @@ use crate::task_id;
 
 /// Runs the parsed command line and returns the exit status.
 pub fn dispatch(cli: Cli) -> Result<u8> {
-    let store = Store::open(&cli.registry)?;
+    let path = match &cli.registry {
+        Some(path) => path.clone(),
+        None => Store::discover()?,
+    };
+    let store = Store::open(&path)?;
     match cli.command {
         Command::Run(args) => crate::daemon::run(&store, &args),
         Command::Start(args) => start::run(&store, &args),

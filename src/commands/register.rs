@@ -46,6 +46,11 @@ pub fn run(store: &Store, args: &RegisterArgs) -> Result<u8> {
         None => format!("registered {}\n", args.id),
     };
     super::write_stdout(&text)?;
+    if attached.is_some() && !crate::daemon::is_running(store) {
+        eprintln!(
+            "task-watchdog: note: no daemon watches this registry, so the exit is recorded only once `task-watchdog run` or `wait` sees it"
+        );
+    }
     Ok(0)
 }
 

@@ -65,7 +65,7 @@ struct Attention {
 }
 
 pub fn run(store: &Store, args: &RehydrateArgs) -> Result<u8> {
-    let since = parse_duration(&args.since)?;
+    let since = parse_duration("--since", &args.since)?;
     let registry = store.load()?;
     let summary = summarize(store, &registry, Utc::now(), since, args);
 
@@ -90,7 +90,7 @@ fn summarize<'a>(
     let tail = |id: &str, task: &Task| -> Vec<String> {
         render::tail_lines(&check::log_path(store, id, task), args.lines)
             .iter()
-            .map(|line| render::truncate(&clean_line(line), MAX_LINE_CHARS))
+            .map(|line| render::truncate(&render::clean_line(line), MAX_LINE_CHARS))
             .collect()
     };
 
@@ -217,37 +217,6 @@ fn command_prefix(registry: &Path) -> String {
             render::shell_quote(&registry.display().to_string())
         )
     }
-}
-
-/// Makes one output line readable as text: keeps what follows the last carriage
-/// return (progress bars redraw the line), drops ANSI escape sequences and other
-/// control characters, and turns tabs into spaces.
-fn clean_line(line: &str) -> String {
-    let line = line.trim_end_matches('\r');
-    let visible = line.rsplit('\r').next().unwrap_or(line);
-    let mut out = String::with_capacity(visible.len());
-    let mut chars = visible.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\u{1b}' => {
-                // CSI sequences (`ESC [ ... final`) end with a byte from '@' to '~'.
-                // Other escapes are two characters.
-                if chars.next_if_eq(&'[').is_some() {
-                    for next in chars.by_ref() {
-                        if ('@'..='~').contains(&next) {
-                            break;
-                        }
-                    }
-                } else {
-                    chars.next();
-                }
-            }
-            '\t' => out.push(' '),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn counts_line(counts: &Counts) -> String {
@@ -617,18 +586,6 @@ mod tests {
             r#"{"command": "review", "status": "running", "started_at": "2026-01-01T00:00:00Z"}"#,
         );
         assert!(needs_attention("T", &logical, ProcessState::None, "task-watchdog").is_none());
-    }
-
-    #[test]
-    fn clean_line_strips_terminal_codes() {
-        assert_eq!(
-            clean_line("\u{1b}[31merror\u{1b}[0m: failed"),
-            "error: failed"
-        );
-        assert_eq!(clean_line("10%\r50%\r100% done"), "100% done");
-        assert_eq!(clean_line("90%\r100%\r"), "100%");
-        assert_eq!(clean_line("a\tb\u{7}c"), "a bc");
-        assert_eq!(clean_line("plain"), "plain");
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub fn run(store: &Store, args: &StartArgs) -> Result<u8> {
         .clone()
         .unwrap_or_else(|| shell_words(&args.program));
 
+    store.ensure_directory()?;
     std::fs::create_dir_all(store.logs_dir()).map_err(|source| Error::File {
         action: "cannot create the log directory",
         path: store.logs_dir(),
@@ -102,7 +103,7 @@ fn build_spec(store: &Store, args: &StartArgs) -> Result<LaunchSpec> {
     let timeout_secs = args
         .timeout
         .as_deref()
-        .map(parse_duration)
+        .map(|text| parse_duration("--timeout", text))
         .transpose()?
         .map(|limit| limit.as_secs_f64());
     if timeout_secs == Some(0.0) {
@@ -110,7 +111,7 @@ fn build_spec(store: &Store, args: &StartArgs) -> Result<LaunchSpec> {
             "invalid --timeout 0: give a positive duration such as 10m",
         ));
     }
-    let grace_secs = parse_duration(&args.grace)?.as_secs_f64();
+    let grace_secs = parse_duration("--grace", &args.grace)?.as_secs_f64();
 
     Ok(LaunchSpec {
         id: args.id.clone(),

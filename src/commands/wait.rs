@@ -24,7 +24,11 @@ use crate::units::parse_duration;
 pub const TIMED_OUT: u8 = 124;
 
 pub fn run(store: &Store, args: &WaitArgs) -> Result<u8> {
-    let timeout = args.timeout.as_deref().map(parse_duration).transpose()?;
+    let timeout = args
+        .timeout
+        .as_deref()
+        .map(|text| parse_duration("--timeout", text))
+        .transpose()?;
     let registry = store.load()?;
     for id in &args.ids {
         super::find_task(store, &registry, id)?;
@@ -34,14 +38,50 @@ pub fn run(store: &Store, args: &WaitArgs) -> Result<u8> {
         .enable_all()
         .build()
         .map_err(|error| Error::io("cannot start the async runtime", error))?;
-    runtime.block_on(async {
+    let code = runtime.block_on(async {
         match timeout {
             Some(limit) => tokio::time::timeout(limit, wait_all(store, &args.ids))
                 .await
                 .unwrap_or(Ok(TIMED_OUT)),
             None => wait_all(store, &args.ids).await,
         }
-    })
+    })?;
+    report_outcome(store, &args.ids, code);
+    Ok(code)
+}
+
+/// Tells on stderr what stdout and the exit status cannot: which tasks still run
+/// after a timeout, and which ended with a status nobody could read.
+fn report_outcome(store: &Store, ids: &[String], code: u8) {
+    let Ok(registry) = store.load() else { return };
+    if code == TIMED_OUT {
+        let running: Vec<&str> = ids
+            .iter()
+            .filter(|id| {
+                registry
+                    .task(id)
+                    .is_some_and(|task| task.status == Status::Running)
+            })
+            .map(String::as_str)
+            .collect();
+        if !running.is_empty() {
+            eprintln!(
+                "task-watchdog: timed out; still running: {}",
+                running.join(", ")
+            );
+            return;
+        }
+    }
+    for id in ids {
+        if let Some(task) = registry.task(id)
+            && task.status == Status::Failed
+            && task.exit_code.is_none()
+            && task.signal.is_none()
+        {
+            let reason = task.reason.as_deref().unwrap_or("no reason recorded");
+            eprintln!("task-watchdog: {id} failed with an unknown exit status ({reason})");
+        }
+    }
 }
 
 async fn wait_all(store: &Store, ids: &[String]) -> Result<u8> {
@@ -82,7 +122,13 @@ fn all_ended(registry: &Registry, ids: &[String]) -> Option<u8> {
 }
 
 /// The status a shell would give the task's end.
+///
+/// A task recorded `completed` (by `complete`, or exit 0) waits out as 0 even when
+/// `complete` ended its process with a signal, because completion was declared.
 pub fn task_exit_code(task: &Task) -> u8 {
+    if task.status == Status::Completed {
+        return 0;
+    }
     if let Some(exit_code) = task.exit_code {
         return (exit_code & 0xff) as u8;
     }
@@ -93,9 +139,5 @@ pub fn task_exit_code(task: &Task) -> u8 {
     {
         return (128 + signo).min(255) as u8;
     }
-    if task.status == Status::Completed {
-        0
-    } else {
-        1
-    }
+    1
 }

@@ -74,9 +74,24 @@ fn parse_backend(text: &str) -> Result<Option<Backend>> {
     Ok(Some(backend))
 }
 
+/// True when a daemon holds the lock of `store`'s registry.
+pub fn is_running(store: &Store) -> bool {
+    let path = store.directory().join("watchdog.lock");
+    let Ok(file) = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+    else {
+        return false;
+    };
+    matches!(file.try_lock(), Err(TryLockError::WouldBlock))
+}
+
 /// Takes the single-instance lock on `watchdog.lock` and writes our PID into it.
 /// The lock lasts as long as the returned file is open.
 fn acquire_daemon_lock(store: &Store) -> Result<File> {
+    store.ensure_directory()?;
     let path = store.directory().join("watchdog.lock");
     let file_error = |source| Error::File {
         action: "cannot open the daemon lock",

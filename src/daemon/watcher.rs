@@ -22,9 +22,10 @@ use crate::process::{self, ProcessState};
 use crate::registry::{Event, Registry, Status, Store, Task};
 
 /// Reason recorded for an attached process that exited.
-pub const REASON_ATTACHED_EXIT: &str = "exited (status unknown: not a child of the watchdog)";
+pub const REASON_ATTACHED_EXIT: &str =
+    "exited; not a child of the watchdog, so its exit status is unknown";
 /// Reason recorded when a monitor died before recording its task's end.
-pub const REASON_MONITOR_LOST: &str = "monitor lost (exit status unknown)";
+pub const REASON_MONITOR_LOST: &str = "monitor lost; exit status unknown";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WatchKind {

@@ -176,7 +176,10 @@ impl Task {
     /// True for a task registered with no process: it stays running until
     /// `complete` or `kill`, and no sweep touches it.
     pub fn is_logical(&self) -> bool {
-        self.native.is_none() && self.monitor.is_none() && self.docker.is_none()
+        self.native.is_none()
+            && self.monitor.is_none()
+            && self.docker.is_none()
+            && self.launch_id.is_none()
     }
 
     /// Marks the task ended now with `status` and `reason`.

@@ -38,8 +38,22 @@ pub struct Store {
 }
 
 impl Store {
+    /// Finds the registry used when none is named: the nearest
+    /// `.claude/process_registry.json` in the current directory or a parent, as git
+    /// finds `.git`, so commands run from a subdirectory of a project see its tasks;
+    /// else [`DEFAULT_PATH`] under the current directory.
+    pub fn discover() -> Result<PathBuf> {
+        let current = std::env::current_dir()
+            .map_err(|error| Error::io("cannot read the current directory", error))?;
+        let found = current
+            .ancestors()
+            .map(|directory| directory.join(DEFAULT_PATH))
+            .find(|candidate| candidate.is_file());
+        Ok(found.unwrap_or_else(|| current.join(DEFAULT_PATH)))
+    }
+
     /// Resolves `path` against the current directory and checks that a registry can
-    /// live there. Creates the directory when it is missing.
+    /// live there. Nothing is created until something is written.
     pub fn open(path: &Path) -> Result<Self> {
         let path = absolute(path)?;
         for system in SYSTEM_DIRECTORIES {
@@ -71,14 +85,6 @@ impl Store {
                 )));
             }
             _ => {}
-        }
-        if !directory.is_dir() {
-            fs::create_dir_all(&directory).map_err(|source| Error::File {
-                action: "cannot create the registry directory",
-                path: directory.clone(),
-                source,
-                hint: "check its permissions or pass another --registry",
-            })?;
         }
 
         let name = path
@@ -176,7 +182,30 @@ impl Store {
         Ok(result)
     }
 
+    /// Creates the registry's directory (such as `.claude`) if it is missing. Only
+    /// that last directory is created: a missing parent is more likely a typo in the
+    /// path than a wish for a new tree.
+    pub fn ensure_directory(&self) -> Result<()> {
+        if self.directory.is_dir() {
+            return Ok(());
+        }
+        fs::create_dir(&self.directory).map_err(|source| {
+            let hint = if source.kind() == io::ErrorKind::NotFound {
+                "its parent directory does not exist; create it or pass another --registry"
+            } else {
+                "check its permissions or pass another --registry"
+            };
+            Error::File {
+                action: "cannot create the registry directory",
+                path: self.directory.clone(),
+                source,
+                hint,
+            }
+        })
+    }
+
     fn lock(&self) -> Result<File> {
+        self.ensure_directory()?;
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -237,7 +266,6 @@ impl Store {
             self.path.display(),
             aside.display()
         );
-        tracing::warn!(registry = %self.path.display(), moved_to = %aside.display(), reason, "registry did not parse");
         Ok(())
     }
 
