@@ -59,6 +59,9 @@ pub enum Command {
     Stats(JsonArgs),
     /// Remove ended tasks older than N days, with their logs.
     Cleanup(CleanupArgs),
+    /// Check a task's changed files against its rules; exit 3 when violations block the
+    /// checkpoint.
+    Validate(ValidateArgs),
     /// Internal: the per-task monitor process started by `start`.
     #[command(name = "__monitor", hide = true)]
     Monitor(MonitorArgs),
@@ -95,6 +98,12 @@ pub struct StartArgs {
     /// Grace period between SIGTERM and SIGKILL for leftovers and timeouts.
     #[arg(long, default_value = "2s", value_name = "DURATION")]
     pub grace: String,
+    /// Size at which the output file is rotated to <ID>.log.1, such as 8M or 512k.
+    #[arg(long, default_value = "8MiB", value_name = "SIZE")]
+    pub log_limit: String,
+    /// Flag the task as long-running, without ending it, after this long.
+    #[arg(long, default_value = "15m", value_name = "DURATION")]
+    pub warn_after: String,
     /// Run this string with `sh -c` instead of PROGRAM ARGS.
     #[arg(long, conflicts_with = "program")]
     pub command: Option<String>,
@@ -192,6 +201,17 @@ pub struct CleanupArgs {
     /// Remove ended tasks that ended more than this many days ago.
     #[arg(long, default_value_t = 7)]
     pub days: u64,
+    /// Print only JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    pub id: String,
+    /// Check these files instead of those changed since the task started.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     /// Print only JSON on stdout.
     #[arg(long)]
     pub json: bool,

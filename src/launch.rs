@@ -19,6 +19,10 @@ pub struct LaunchSpec {
     pub timeout_secs: Option<f64>,
     /// Seconds between SIGTERM and SIGKILL when ending leftovers or a timed-out tree.
     pub grace_secs: f64,
+    /// Bytes at which the log file is rotated.
+    pub log_limit: u64,
+    /// Seconds after which the task is flagged long-running.
+    pub warn_after_secs: f64,
 }
 
 /// The monitor's report to `start`, written as one JSON line on its stdout.

@@ -17,5 +17,7 @@ pub mod monitor;
 pub mod process;
 pub mod registry;
 pub mod render;
+pub mod rules;
 pub mod task_id;
+pub mod task_log;
 pub mod units;

@@ -10,13 +10,11 @@
 //! SIGCHLD keeps its default disposition: ignoring it would make the kernel reap
 //! children itself and drop their exit status.
 
-use std::fs::OpenOptions;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::io::{PipeReader, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use task_watchdog_platform::{ExitStatus, identity, reaper, session, spawn};
@@ -26,6 +24,15 @@ use crate::error::{Error, Result};
 use crate::launch::{Handshake, LaunchSpec};
 use crate::process::{self, LAUNCH_VARIABLE, TAG_VARIABLE};
 use crate::registry::{Event, ProcessRef, Status, Store, Task, now_rfc3339};
+use crate::task_log::{self, RotatingLog};
+
+/// How long the monitor waits, after the task's tree has ended, for the last
+/// output to reach the log.
+const OUTPUT_DRAIN_LIMIT: Duration = Duration::from_secs(5);
+
+/// How long the monitor waits, after the main process exits, for the output pipe
+/// to close before it records the exit.
+const OUTPUT_SETTLE_LIMIT: Duration = Duration::from_millis(100);
 
 pub fn run(store: &Store, args: &MonitorArgs) -> Result<u8> {
     let spec: LaunchSpec = serde_json::from_str(&args.spec)
@@ -38,8 +45,11 @@ pub fn run(store: &Store, args: &MonitorArgs) -> Result<u8> {
         tracing::warn!(task = %spec.id, %error, "cannot become a child subreaper");
     }
 
-    let pid = match spawn_task(&spec) {
-        Ok(pid) => pid,
+    let spawned = RotatingLog::open(&spec.log_file, spec.log_limit)
+        .map_err(|error| format!("cannot open log file {}: {error}", spec.log_file.display()))
+        .and_then(|log| spawn_task(&spec).map(|(pid, reader)| (pid, reader, log)));
+    let (pid, output, log) = match spawned {
+        Ok(spawned) => spawned,
         Err(message) => {
             record_spawn_failure(store, &spec, &message);
             send_handshake(&Handshake::Failed { message });
@@ -58,6 +68,12 @@ pub fn run(store: &Store, args: &MonitorArgs) -> Result<u8> {
         send_handshake(&Handshake::Started { pid });
     }
     let _ = session::detach_stdout();
+    let output_copied = start_output_copy(&spec, output, log);
+    start_warn_timer(
+        store.clone(),
+        spec.clone(),
+        Duration::from_secs_f64(spec.warn_after_secs),
+    );
 
     let timed_out = Arc::new(AtomicBool::new(false));
     if let Some(limit) = spec.timeout_secs {
@@ -70,22 +86,32 @@ pub fn run(store: &Store, args: &MonitorArgs) -> Result<u8> {
     }
 
     let status = wait_for_main(pid);
+    // Usually the task was the pipe's only writer, and its output is complete in
+    // the log moments after it exits, so a reader of the record also finds the
+    // whole log. Descendants that hold the pipe delay this by at most the limit.
+    let mut drained = output_copied.recv_timeout(OUTPUT_SETTLE_LIMIT).is_ok();
     record_exit(store, &spec, status, timed_out.load(Ordering::SeqCst));
     end_leftovers(store, &spec);
+    // Every process that could write has been ended; what is left in the pipe
+    // arrives within moments. A descendant that passed its end of the pipe to a
+    // process outside the tree could keep it open for ever, so the wait is bounded.
+    if !drained {
+        drained = output_copied.recv_timeout(OUTPUT_DRAIN_LIMIT).is_ok();
+    }
+    if !drained {
+        tracing::warn!(task = %spec.id, "output pipe still open after the tree ended");
+    }
     Ok(0)
 }
 
-fn spawn_task(spec: &LaunchSpec) -> std::result::Result<i32, String> {
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&spec.log_file)
-        .map_err(|error| format!("cannot open log file {}: {error}", spec.log_file.display()))?;
-    let log_for_stderr = log
+/// Starts the task with its stdout and stderr on one pipe, and returns its PID
+/// and the pipe's read end.
+fn spawn_task(spec: &LaunchSpec) -> std::result::Result<(i32, PipeReader), String> {
+    let (reader, writer) =
+        std::io::pipe().map_err(|error| format!("cannot create the output pipe: {error}"))?;
+    let writer_for_stderr = writer
         .try_clone()
-        .map_err(|error| format!("cannot open log file {}: {error}", spec.log_file.display()))?;
+        .map_err(|error| format!("cannot create the output pipe: {error}"))?;
 
     let mut command = Command::new(&spec.program);
     spawn::reset_signals_in_child(&mut command);
@@ -96,13 +122,34 @@ fn spawn_task(spec: &LaunchSpec) -> std::result::Result<i32, String> {
         .env(TAG_VARIABLE, &spec.id)
         .env(LAUNCH_VARIABLE, &spec.launch_id)
         .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log_for_stderr)
+        .stdout(writer)
+        .stderr(writer_for_stderr)
         .process_group(0)
         .spawn()
         .map_err(|error| format!("{error}; check the program name, PATH and --cwd"))?;
-    // The child is reaped by `wait_for_main` through waitpid, not through `Child`.
-    Ok(child.id() as i32)
+    // Dropping `command` closes our copies of the write end, so the pipe reaches
+    // end of file once the task and its descendants have closed theirs. The child is
+    // reaped by `wait_for_main` through waitpid, not through `Child`.
+    drop(command);
+    Ok((child.id() as i32, reader))
+}
+
+/// Copies the task's output into its log on a thread of its own; the returned
+/// receiver gets a message when the pipe reaches end of file.
+fn start_output_copy(
+    spec: &LaunchSpec,
+    reader: PipeReader,
+    mut log: RotatingLog,
+) -> mpsc::Receiver<()> {
+    let (done, finished) = mpsc::channel();
+    let id = spec.id.clone();
+    std::thread::spawn(move || {
+        if let Err(error) = task_log::drain(reader, &mut log) {
+            tracing::error!(task = %id, %error, "cannot copy the task's output to its log");
+        }
+        let _ = done.send(());
+    });
+    finished
 }
 
 fn record_spawn_failure(store: &Store, spec: &LaunchSpec, message: &str) {
@@ -144,6 +191,7 @@ fn record_started(store: &Store, spec: &LaunchSpec, pid: i32) -> Result<()> {
             pid: me,
             boot_id: my_identity.boot_id.clone(),
             start_ticks: my_identity.start_ticks,
+            extra: serde_json::Map::new(),
         });
         events.push(
             Event::new(&spec.id, "started")
@@ -188,6 +236,28 @@ fn wait_for_main(main: i32) -> Option<ExitStatus> {
             }
         }
     }
+}
+
+/// Flags the task long-running in the event log once it passes `limit`.
+fn start_warn_timer(store: Store, spec: LaunchSpec, limit: Duration) {
+    std::thread::spawn(move || {
+        std::thread::sleep(limit);
+        let result = store.update(|registry, events| {
+            if let Some(task) = own_task(registry.task_mut(&spec.id), &spec)
+                && task.status == Status::Running
+            {
+                events.push(
+                    Event::new(&spec.id, "long_running")
+                        .with("warn_after_secs", spec.warn_after_secs),
+                );
+                tracing::info!(task = %spec.id, "task is long-running");
+            }
+            Ok(())
+        });
+        if let Err(error) = result {
+            tracing::error!(task = %spec.id, %error, "cannot record the long-running warning");
+        }
+    });
 }
 
 fn start_timeout_timer(

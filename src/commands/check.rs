@@ -18,6 +18,8 @@ pub struct Observation {
     pub state: ProcessState,
     pub usage: Option<Usage>,
     pub log_tail: Vec<String>,
+    /// (runtime, warn-after limit) when the task runs past its warn-after time.
+    pub overdue: Option<(std::time::Duration, std::time::Duration)>,
 }
 
 /// Observes task `id`: liveness, and resources when alive, from one table scan.
@@ -33,6 +35,7 @@ pub fn observe(store: &Store, id: &str, task: &Task, lines: usize) -> Observatio
     Observation {
         state,
         usage,
+        overdue: task.overdue(chrono::Utc::now()),
         log_tail: render::tail_lines(&log_path(store, id, task), lines)
             .iter()
             .map(|line| render::clean_line(line))
@@ -79,6 +82,7 @@ pub fn json_view(id: &str, task: &Task, observation: &Observation) -> Result<Val
             "rss_bytes": observation.usage.map(|usage| usage.rss_bytes),
             "runtime_secs": render::runtime(task).map(|span| span.as_secs_f64()),
             "log_tail": observation.log_tail,
+            "long_running": observation.overdue.is_some(),
         }),
     );
     Ok(value)
@@ -122,6 +126,14 @@ fn human_view(id: &str, task: &Task, observation: &Observation) -> String {
             render::bytes(usage.rss_bytes)
         );
     }
+    if let Some((runtime, limit)) = observation.overdue {
+        let _ = writeln!(
+            out,
+            "  Warning:   long-running: {} so far, past its warn-after time of {}",
+            render::duration(runtime),
+            render::duration(limit)
+        );
+    }
     let _ = writeln!(out, "  Started:   {}", task.started_at);
     if let Some(runtime) = render::runtime(task) {
         let _ = writeln!(out, "  Runtime:   {}", render::duration(runtime));
@@ -142,6 +154,9 @@ fn human_view(id: &str, task: &Task, observation: &Observation) -> String {
     }
     if !task.constitution_rules.is_empty() {
         let _ = writeln!(out, "  Rules:     {}", task.constitution_rules.join(", "));
+    }
+    if let Some(validation) = &task.validation {
+        let _ = writeln!(out, "  Validated: {}", crate::rules::describe(validation));
     }
     if let Some(log) = &task.log_file {
         let _ = writeln!(out, "  Log:       {log}");

@@ -11,6 +11,7 @@ mod rehydrate;
 mod report;
 mod start;
 mod stats;
+mod validate;
 mod wait;
 
 use crate::cli::{Cli, Command};
@@ -39,6 +40,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Report(args) => report::run(&store, &args),
         Command::Stats(args) => stats::run(&store, &args),
         Command::Cleanup(args) => cleanup::run(&store, &args),
+        Command::Validate(args) => validate::run(&store, &args),
         Command::Monitor(args) => crate::monitor::run(&store, &args),
     }
 }
@@ -58,6 +60,23 @@ pub fn find_task<'a>(store: &Store, registry: &'a Registry, id: &str) -> Result<
             registry: store.path().to_path_buf(),
         }),
     }
+}
+
+/// Warns that the invalid record of `id` is being replaced, and returns the event
+/// that keeps the old record in the event log, so nothing recorded is lost.
+pub fn replacing_invalid(
+    store: &Store,
+    id: &str,
+    raw: &serde_json::Value,
+    reason: &str,
+) -> crate::registry::Event {
+    eprintln!(
+        "task-watchdog: warning: replacing the invalid record of {id:?} ({reason}); the old record is kept in {}",
+        store.events().path().display()
+    );
+    crate::registry::Event::new(id, "invalid_record_replaced")
+        .with("record", raw.clone())
+        .with("reason", reason)
 }
 
 /// Prints `value` as pretty JSON on stdout.

@@ -15,6 +15,10 @@ pub fn run(store: &Store, args: &RegisterArgs) -> Result<u8> {
     task_id::validate(&args.id)?;
     let attached = args.pid.as_deref().map(attach).transpose()?;
     let rules = normalize_rules(&args.rules);
+    // Runs git, so it comes before the registry lock is taken.
+    let git_base = std::env::current_dir()
+        .ok()
+        .and_then(|dir| crate::rules::files::git_base(&dir));
 
     store.update(|registry, events| {
         let mut task = match registry.tasks.get(&args.id) {
@@ -26,12 +30,24 @@ pub fn run(store: &Store, args: &RegisterArgs) -> Result<u8> {
                 task.extra = existing.extra.clone();
                 task
             }
-            _ => Task::new(args.command.clone(), Vec::new()),
+            Some(TaskEntry::Invalid { raw, reason }) => {
+                events.push(super::replacing_invalid(store, &args.id, raw, reason));
+                Task::new(args.command.clone(), Vec::new())
+            }
+            None => Task::new(args.command.clone(), Vec::new()),
         };
         if !rules.is_empty() || task.constitution_rules.is_empty() {
             task.constitution_rules = rules.clone();
         }
         task.native = attached.clone();
+        // A running task keeps the commit it started from, so registering it again
+        // does not hide its earlier changes from `validate`.
+        task.git_base = match registry.task(&args.id) {
+            Some(existing) if existing.status == Status::Running && existing.git_base.is_some() => {
+                existing.git_base.clone()
+            }
+            _ => git_base.clone(),
+        };
         events.push(
             Event::new(&args.id, "registered")
                 .with("command", args.command.clone())

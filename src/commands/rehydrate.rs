@@ -174,7 +174,24 @@ fn needs_attention(id: &str, task: &Task, state: ProcessState, prefix: &str) -> 
     // A live monitor records the exit itself within moments, so that is no problem.
     let monitor_alive = stats::monitor_alive(task);
     let problem = match (state, pid) {
-        (ProcessState::Alive, _) => return None,
+        (ProcessState::Alive, _) => {
+            let (runtime, limit) = task.overdue(Utc::now())?;
+            let quoted = render::shell_quote(id);
+            let logs = format!("{prefix} logs {quoted} --tail 20");
+            let kill = format!("{prefix} kill {quoted}");
+            return Some(Attention {
+                id: id.to_string(),
+                pid,
+                state: Some(state),
+                problem: format!(
+                    "long-running: {} so far, past its warn-after time of {}",
+                    render::duration(runtime),
+                    render::duration(limit)
+                ),
+                hint: format!("Check its output with `{logs}`; if it hangs, run `{kill}`."),
+                resolve: vec![logs, kill],
+            });
+        }
         (_, _) if monitor_alive => return None,
         (ProcessState::Exited, Some(pid)) => {
             format!("PID {pid} has exited, but the task is still recorded running")
@@ -266,6 +283,9 @@ fn ending(task: &Task) -> String {
     if let Some(runtime) = render::runtime(task) {
         let _ = write!(text, ", ran {}", render::duration(runtime));
     }
+    if let Some(validation) = &task.validation {
+        let _ = write!(text, ", {}", crate::rules::describe_briefly(validation));
+    }
     text
 }
 
@@ -290,6 +310,9 @@ fn human_view(summary: &Summary) -> String {
         }
         if !entry.task.constitution_rules.is_empty() {
             let _ = write!(line, ", rules {}", entry.task.constitution_rules.join(","));
+        }
+        if let Some(validation) = &entry.task.validation {
+            let _ = write!(line, ", {}", crate::rules::describe_briefly(validation));
         }
         let _ = writeln!(out, "{line}");
         push_details(&mut out, &entry.task.command, &entry.log_tail);
@@ -352,6 +375,9 @@ fn markdown_view(summary: &Summary) -> String {
                 ". Rules: {}",
                 entry.task.constitution_rules.join(", ")
             );
+        }
+        if let Some(validation) = &entry.task.validation {
+            let _ = write!(line, "; {}", crate::rules::describe_briefly(validation));
         }
         let _ = writeln!(out, "{line}. Command: {}.", code_span(&entry.task.command));
         push_markdown_output(&mut out, &entry.log_tail);
@@ -466,6 +492,7 @@ fn json_view(summary: &Summary) -> Value {
                 "runtime_secs": render::runtime(task).map(|span| span.as_secs_f64()),
                 "timeout_secs": task.timeout_secs,
                 "rules": task.constitution_rules,
+                "validation": task.validation,
                 "log_tail": entry.log_tail,
             })
         })
@@ -487,6 +514,7 @@ fn json_view(summary: &Summary) -> Value {
                 "started_at": task.started_at,
                 "completed_at": task.completed_at,
                 "duration_secs": render::runtime(task).map(|span| span.as_secs_f64()),
+                "validation": task.validation,
                 "log_tail": entry.log_tail,
             })
         })
@@ -570,7 +598,19 @@ mod tests {
                 "task-watchdog kill 'my task'"
             ]
         );
-        assert!(needs_attention("T", &exited_task, ProcessState::Alive, "task-watchdog").is_none());
+        let started_now = task(&format!(
+            r#"{{"command": "x", "status": "running", "started_at": "{}",
+                "native": {{"pid": 4242, "pgid": 4242}}}}"#,
+            Utc::now().to_rfc3339()
+        ));
+        assert!(needs_attention("T", &started_now, ProcessState::Alive, "task-watchdog").is_none());
+        let long_running =
+            needs_attention("T", &exited_task, ProcessState::Alive, "task-watchdog").unwrap();
+        assert!(
+            long_running.problem.contains("long-running"),
+            "{}",
+            long_running.problem
+        );
 
         let reused =
             needs_attention("T", &exited_task, ProcessState::Reused, "task-watchdog").unwrap();

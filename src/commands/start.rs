@@ -11,7 +11,7 @@ use crate::launch::{self, Handshake, LaunchSpec};
 use crate::process::{self, ProcessState};
 use crate::registry::{Event, Status, Store, Task, TaskEntry};
 use crate::task_id;
-use crate::units::parse_duration;
+use crate::units::{parse_duration, parse_size};
 
 pub fn run(store: &Store, args: &StartArgs) -> Result<u8> {
     task_id::validate(&args.id)?;
@@ -112,6 +112,8 @@ fn build_spec(store: &Store, args: &StartArgs) -> Result<LaunchSpec> {
         ));
     }
     let grace_secs = parse_duration("--grace", &args.grace)?.as_secs_f64();
+    let log_limit = parse_size("--log-limit", &args.log_limit)?;
+    let warn_after_secs = parse_duration("--warn-after", &args.warn_after)?.as_secs_f64();
 
     Ok(LaunchSpec {
         id: args.id.clone(),
@@ -123,6 +125,8 @@ fn build_spec(store: &Store, args: &StartArgs) -> Result<LaunchSpec> {
         log_file: store.log_path(&args.id),
         timeout_secs,
         grace_secs,
+        log_limit,
+        warn_after_secs,
     })
 }
 
@@ -133,8 +137,13 @@ fn insert_record(
     spec: &LaunchSpec,
     command_text: String,
 ) -> Result<()> {
+    // Runs git, so it comes before the registry lock is taken.
+    let git_base = crate::rules::files::git_base(&spec.cwd);
     store.update(|registry, events| {
         let mut rules = normalize_rules(&args.rules);
+        if let Some(TaskEntry::Invalid { raw, reason }) = registry.tasks.get(&args.id) {
+            events.push(super::replacing_invalid(store, &args.id, raw, reason));
+        }
         if let Some(TaskEntry::Valid(existing)) = registry.tasks.get(&args.id)
             && existing.status == Status::Running
         {
@@ -148,6 +157,8 @@ fn insert_record(
         task.log_file = Some(spec.log_file.display().to_string());
         task.cwd = Some(spec.cwd.display().to_string());
         task.timeout_secs = spec.timeout_secs;
+        task.warn_after_secs = Some(spec.warn_after_secs);
+        task.git_base = git_base;
         events.push(Event::new(&args.id, "launching").with("command", task.command.clone()));
         registry.insert(args.id.clone(), task);
         Ok(())

@@ -15,6 +15,7 @@
 
 mod registry_events;
 mod sweep;
+mod timeouts;
 mod watcher;
 
 pub use registry_events::RegistryEvents;
@@ -159,17 +160,28 @@ async fn serve(store: &Store, args: &RunArgs, backend: Option<Backend>) -> Resul
     sweep_timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
     // One sweep at start finds what happened while no daemon ran.
     run_sweep(store).await;
-    resync(store, &mut watcher);
+    let mut deadline = resync(store, &mut watcher);
 
     loop {
+        // Without a deadline this branch is disabled; the far-off time is never used.
+        let timeout_at = tokio::time::Instant::now()
+            + deadline
+                .as_ref()
+                .map_or(Duration::from_secs(86_400), |(left, _)| *left);
         tokio::select! {
             Some(ids) = watcher.next_exits(store) => {
                 tracing::trace!(tasks = ?ids, "handled exit events");
             }
-            Some(()) = registry_events.changed() => resync(store, &mut watcher),
+            Some(()) = registry_events.changed() => deadline = resync(store, &mut watcher),
             _ = sweep_timer.tick() => {
                 run_sweep(store).await;
-                resync(store, &mut watcher);
+                deadline = resync(store, &mut watcher);
+            }
+            _ = tokio::time::sleep_until(timeout_at), if deadline.is_some() => {
+                if let Some((_, id)) = deadline.take() {
+                    enforce_timeout(store, id).await;
+                }
+                deadline = resync(store, &mut watcher);
             }
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
@@ -179,10 +191,28 @@ async fn serve(store: &Store, args: &RunArgs, backend: Option<Backend>) -> Resul
     Ok(())
 }
 
-fn resync(store: &Store, watcher: &mut TaskWatcher) {
+/// Reloads the registry, brings the watches in line with it, and returns the next
+/// timeout the daemon must enforce.
+fn resync(store: &Store, watcher: &mut TaskWatcher) -> Option<(Duration, String)> {
     match store.load() {
-        Ok(registry) => watcher.sync(store, &registry, None),
-        Err(error) => tracing::error!(%error, "cannot reload the registry"),
+        Ok(registry) => {
+            watcher.sync(store, &registry, None);
+            timeouts::next_deadline(&registry)
+        }
+        Err(error) => {
+            tracing::error!(%error, "cannot reload the registry");
+            None
+        }
+    }
+}
+
+async fn enforce_timeout(store: &Store, id: String) {
+    let store = store.clone();
+    let task = id.clone();
+    match tokio::task::spawn_blocking(move || timeouts::enforce(&store, &id)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::error!(%task, %error, "cannot enforce the timeout"),
+        Err(error) => tracing::error!(%task, %error, "timeout enforcement panicked"),
     }
 }
 

@@ -76,17 +76,17 @@ impl TaskWatcher {
     /// ended or removed ones dropped. A process found already gone is handled at
     /// once. `only` limits the work to the given ids (for `wait`).
     pub fn sync(&mut self, store: &Store, registry: &Registry, only: Option<&[String]>) {
-        let wanted: Vec<WatchSpec> = registry
+        let desired: Vec<WatchSpec> = registry
             .valid_tasks()
             .filter(|(id, _)| only.is_none_or(|ids| ids.contains(id)))
             .filter_map(|(id, task)| self.desired_watch(id, task))
             .collect();
 
-        let wanted_set: HashSet<&WatchSpec> = wanted.iter().collect();
+        let desired_set: HashSet<&WatchSpec> = desired.iter().collect();
         let stale: Vec<Token> = self
             .by_token
             .iter()
-            .filter(|(_, spec)| !wanted_set.contains(spec))
+            .filter(|(_, spec)| !desired_set.contains(spec))
             .map(|(token, _)| *token)
             .collect();
         for token in stale {
@@ -95,7 +95,7 @@ impl TaskWatcher {
         }
 
         let watched: HashSet<WatchSpec> = self.by_token.values().cloned().collect();
-        for spec in wanted {
+        for spec in desired {
             if !watched.contains(&spec) {
                 self.start_watch(store, spec);
             }

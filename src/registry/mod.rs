@@ -5,5 +5,8 @@ mod schema;
 mod store;
 
 pub use events::{Event, EventLog};
-pub use schema::{Native, ProcessRef, Registry, Status, Task, TaskEntry, now_rfc3339, parse_time};
+pub use schema::{
+    GitBase, Native, ProcessRef, Registry, Status, Task, TaskEntry, Validation, now_rfc3339,
+    parse_time,
+};
 pub use store::{DEFAULT_PATH, Store};

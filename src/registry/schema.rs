@@ -103,14 +103,44 @@ pub struct Task {
     /// The deadline given with `start --timeout`, in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<f64>,
+    /// How long the task may run before it is flagged long-running, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn_after_secs: Option<f64>,
     /// Set by `kill` before it signals, so the monitor records `cancelled`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_requested_at: Option<String>,
     /// How many leftover processes were ended after the main process exited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leftovers_ended: Option<u32>,
+    /// The git commit the task started from, which `validate` diffs against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_base: Option<GitBase>,
+    /// The result of the latest `validate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<Validation>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// A git work tree and the commit checked out in it when a task started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GitBase {
+    /// The work tree's top-level directory, absolute.
+    pub repo: String,
+    /// The full hash of `HEAD`, or null when the repository had no commit yet.
+    pub commit: Option<String>,
+}
+
+/// The outcome of checking a task's changed files against its rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Validation {
+    /// RFC 3339.
+    pub time: String,
+    pub passed: bool,
+    /// The number of violations found.
+    pub violations: usize,
+    /// Canonical names of the rules that were checked.
+    pub rules_checked: Vec<String>,
 }
 
 /// The process behind a native task.
@@ -139,7 +169,13 @@ pub struct ProcessRef {
     pub pid: i32,
     pub boot_id: String,
     pub start_ticks: u64,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
+
+/// The warn-after time of tasks that do not set one: 15 minutes, the guideline of
+/// the Python watchdog this program replaces.
+pub const DEFAULT_WARN_AFTER_SECS: f64 = 900.0;
 
 fn native_mode() -> String {
     "native".to_string()
@@ -167,8 +203,11 @@ impl Task {
             log_file: None,
             cwd: None,
             timeout_secs: None,
+            warn_after_secs: None,
             cancel_requested_at: None,
             leftovers_ended: None,
+            git_base: None,
+            validation: None,
             extra: Map::new(),
         }
     }
@@ -187,6 +226,25 @@ impl Task {
         self.status = status;
         self.reason = Some(reason.into());
         self.completed_at = Some(now_rfc3339());
+    }
+
+    /// How long a running task with a process has run past its warn-after time
+    /// (15 minutes unless `start --warn-after` set another), as (runtime, limit).
+    /// `None` for ended and logical tasks, and for tasks within their time.
+    pub fn overdue(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Option<(std::time::Duration, std::time::Duration)> {
+        if self.status != Status::Running || self.is_logical() {
+            return None;
+        }
+        let limit = std::time::Duration::from_secs_f64(
+            self.warn_after_secs
+                .unwrap_or(DEFAULT_WARN_AFTER_SECS)
+                .max(0.0),
+        );
+        let runtime = (now - self.started()?).to_std().ok()?;
+        (runtime > limit).then_some((runtime, limit))
     }
 
     pub fn started(&self) -> Option<DateTime<Utc>> {

@@ -56,8 +56,11 @@ impl Store {
     /// live there. Nothing is created until something is written.
     pub fn open(path: &Path) -> Result<Self> {
         let path = absolute(path)?;
+        // A link in the path could lead into a system directory, so the path with
+        // its existing part resolved is checked as well as the path as written.
+        let resolved = resolve_existing_prefix(&path);
         for system in SYSTEM_DIRECTORIES {
-            if path.starts_with(system) {
+            if path.starts_with(system) || resolved.starts_with(system) {
                 return Err(Error::invalid(format!(
                     "registry path {} is under the system directory {system}; pass --registry with a path inside your project",
                     path.display()
@@ -308,6 +311,18 @@ enum Parsed {
     Ok(Registry),
     Missing,
     Corrupt(String),
+}
+
+/// Resolves every link in the longest existing prefix of `path` and appends the
+/// rest unchanged.
+fn resolve_existing_prefix(path: &Path) -> PathBuf {
+    for ancestor in path.ancestors() {
+        if let Ok(real) = fs::canonicalize(ancestor) {
+            let rest = path.strip_prefix(ancestor).unwrap_or(Path::new(""));
+            return real.join(rest);
+        }
+    }
+    path.to_path_buf()
 }
 
 /// Makes `path` absolute against the current directory and removes `.` and `..`
