@@ -664,3 +664,109 @@ pub fn find_listed<'a>(listing: &'a Value, id: &str) -> Option<&'a Value> {
 pub fn parent_of(pid: i32) -> Option<i32> {
     stat_fields(pid)?.get(1)?.parse().ok()
 }
+
+/// The length of each line `tw-test-helper print-lines` writes, newline included.
+pub const LINE_BYTES: u64 = 64;
+
+/// Builds line `index` of `tw-test-helper print-lines`, newline included: the index in
+/// ten digits, a space, then `x` up to [`LINE_BYTES`]. The helper writes the same bytes.
+pub fn numbered_line(index: u64) -> String {
+    format!("{index:010} {}\n", "x".repeat(LINE_BYTES as usize - 12))
+}
+
+/// Builds the whole output of `tw-test-helper print-lines --bytes BYTES`.
+pub fn numbered_output(bytes: u64) -> Vec<u8> {
+    use std::io::Write;
+
+    let padding = "x".repeat(LINE_BYTES as usize - 12);
+    let mut output = Vec::with_capacity(bytes as usize + LINE_BYTES as usize);
+    for index in 0..bytes.div_ceil(LINE_BYTES) {
+        // Writing to a Vec cannot fail.
+        let _ = writeln!(output, "{index:010} {padding}");
+    }
+    output
+}
+
+/// Reads the PID of task `id`'s monitor from its record (`monitor.pid`).
+#[track_caller]
+pub fn monitor_pid(task: &Value) -> i32 {
+    task["monitor"]["pid"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("the record has no monitor.pid: {task:#}")) as i32
+}
+
+/// Reads the environment of `pid` as `KEY=VALUE` entries; empty when it cannot be read.
+pub fn environment_of(pid: i32) -> Vec<String> {
+    fs::read(format!("/proc/{pid}/environ"))
+        .map(|environ| {
+            environ
+                .split(|byte| *byte == 0)
+                .filter(|entry| !entry.is_empty())
+                .map(|entry| String::from_utf8_lossy(entry).into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Reads every whole line of `.claude/watchdog_events.jsonl` as JSON. Panics on a
+/// line that does not parse, because lines from different writers must never
+/// interleave. A last line without its newline may still be being written and is
+/// skipped.
+#[track_caller]
+pub fn events(sandbox: &Sandbox) -> Vec<Value> {
+    let path = sandbox.claude_dir().join("watchdog_events.jsonl");
+    fs::read_to_string(&path)
+        .unwrap_or_default()
+        .split_inclusive('\n')
+        .filter_map(|line| line.strip_suffix('\n'))
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap_or_else(|error| {
+                panic!(
+                    "{} has a line that is not JSON ({error}): {line:?}",
+                    path.display()
+                )
+            })
+        })
+        .collect()
+}
+
+/// Reads the events of task `id` from the event log.
+#[track_caller]
+pub fn events_of(sandbox: &Sandbox, id: &str) -> Vec<Value> {
+    let mut all = events(sandbox);
+    all.retain(|event| event["task"] == id);
+    all
+}
+
+/// Reads the events whose `event` field is `kind` from the event log.
+#[track_caller]
+pub fn events_of_kind(sandbox: &Sandbox, kind: &str) -> Vec<Value> {
+    let mut all = events(sandbox);
+    all.retain(|event| event["event"] == kind);
+    all
+}
+
+impl Sandbox {
+    /// Starts the daemon like [`Sandbox::spawn_daemon`], letting `configure` change the
+    /// command first, for example to lower a resource limit.
+    pub fn spawn_daemon_with(
+        &mut self,
+        args: &[&str],
+        configure: impl FnOnce(&mut Command),
+    ) -> i32 {
+        let stderr_path = self.daemon_stderr_path(self.daemons_started);
+        self.daemons_started += 1;
+        let stderr = fs::File::create(&stderr_path).expect("create the daemon's stderr file");
+        let mut command = self.command(WATCHDOG);
+        command
+            .arg("run")
+            .args(args)
+            .stderr(stderr)
+            .stdout(Stdio::null());
+        configure(&mut command);
+        let child = command.spawn().expect("spawn the daemon");
+        let pid = child.id() as i32;
+        self.children.push(child);
+        pid
+    }
+}

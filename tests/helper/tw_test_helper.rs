@@ -6,6 +6,7 @@
 //! tw-test-helper signal NAME        (SEGV, ABRT, KILL or TERM, sent to itself)
 //! tw-test-helper sleep SECS
 //! tw-test-helper print-env NAME
+//! tw-test-helper print-lines --bytes N
 //! ```
 //!
 //! `forker` starts N descendants that sleep for `--child-sleep` seconds (default 300),
@@ -14,6 +15,12 @@
 //! so it leaves the forker's process group. `--double-fork` starts each descendant
 //! through an intermediate process that exits at once, so the descendant is orphaned
 //! and reparented to the nearest subreaper.
+//!
+//! `print-lines` writes numbered lines of [`LINE_BYTES`] bytes each to stdout, enough
+//! of them to reach N bytes (rounded up to a whole line), and exits 0. Line `i`, from
+//! 0, is `i` in ten digits, a space, then `x` up to the newline. The tests rebuild the
+//! same bytes with `common::numbered_line`. N takes a `k`, `M` or `G` suffix (powers
+//! of 1024).
 //!
 //! Usage errors exit 2.
 
@@ -25,6 +32,9 @@ use std::time::Duration;
 
 /// How long a forked descendant sleeps when `--child-sleep` is not given.
 const DEFAULT_CHILD_SLEEP_SECS: f64 = 300.0;
+
+/// The length of each line `print-lines` writes, newline included.
+const LINE_BYTES: u64 = 64;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -48,6 +58,13 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             _ => usage("sleep needs a number of seconds"),
+        },
+        "print-lines" => match rest {
+            [flag, bytes] if flag == "--bytes" => match parse_bytes(bytes) {
+                Some(bytes) => print_lines(bytes),
+                None => usage("print-lines --bytes needs a byte count such as 1048576 or 8M"),
+            },
+            _ => usage("print-lines needs --bytes N"),
         },
         "print-env" => match rest.first() {
             Some(name) => {
@@ -234,4 +251,36 @@ fn kill_self(name: &str) -> ExitCode {
     // Only reached when the parent started this process with the signal blocked.
     eprintln!("tw-test-helper: signal {name} did not end the process");
     ExitCode::FAILURE
+}
+
+/// Parses a byte count with an optional `k`, `M` or `G` suffix (powers of 1024).
+fn parse_bytes(text: &str) -> Option<u64> {
+    let (number, multiplier) = match text.char_indices().last()? {
+        (end, 'k' | 'K') => (&text[..end], 1 << 10),
+        (end, 'm' | 'M') => (&text[..end], 1 << 20),
+        (end, 'g' | 'G') => (&text[..end], 1 << 30),
+        _ => (text, 1),
+    };
+    number.parse::<u64>().ok()?.checked_mul(multiplier)
+}
+
+/// Writes numbered lines until at least `bytes` bytes are out. A write error, such
+/// as a closed pipe, exits 1.
+fn print_lines(bytes: u64) -> ExitCode {
+    let count = bytes.div_ceil(LINE_BYTES);
+    let padding = "x".repeat(LINE_BYTES as usize - 12);
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+    for index in 0..count {
+        if let Err(error) = writeln!(stdout, "{index:010} {padding}") {
+            eprintln!("tw-test-helper: cannot write line {index}: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
+    match stdout.flush() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("tw-test-helper: cannot flush the output: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
