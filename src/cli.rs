@@ -35,9 +35,10 @@ pub struct Cli {
 pub enum Command {
     /// Run the daemon in the foreground: watch tasks, record exits, sweep for leftovers.
     Run(RunArgs),
-    /// Launch a native task under a monitor that records how it ends.
-    Start(StartArgs),
-    /// Record a task, optionally attaching an existing process.
+    /// Launch a task: natively under a monitor that records how it ends, or in a
+    /// Docker container with --docker.
+    Start(Box<StartArgs>),
+    /// Record a task, optionally attaching an existing process or container.
     Register(RegisterArgs),
     /// Show one task: status, verified liveness, resources, exit, last output.
     Check(CheckArgs),
@@ -107,6 +108,22 @@ pub struct StartArgs {
     /// Run this string with `sh -c` instead of PROGRAM ARGS.
     #[arg(long, conflicts_with = "program")]
     pub command: Option<String>,
+    /// Run the task in a Docker container named dev-task-<ID> instead of natively.
+    #[arg(long, requires = "image")]
+    pub docker: bool,
+    /// The container's image, which must already be present on the engine.
+    #[arg(long, requires = "docker", value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// The container's memory limit, such as 512m or 2g (also its swap limit).
+    #[arg(long, requires = "docker", value_name = "SIZE")]
+    pub memory: Option<String>,
+    /// The container's CPU limit in cores, such as 1.0 or 0.5.
+    #[arg(long, requires = "docker", value_name = "CORES")]
+    pub cpus: Option<String>,
+    /// Directory bind-mounted at /workspace in the container (default: the current
+    /// directory).
+    #[arg(long, requires = "docker", conflicts_with = "cwd", value_name = "DIR")]
+    pub workdir: Option<PathBuf>,
     /// The program and its arguments, after `--`.
     #[arg(last = true, value_name = "PROGRAM")]
     pub program: Vec<String>,
@@ -124,6 +141,10 @@ pub struct RegisterArgs {
     /// Attach this running process; its exit is recorded by the daemon.
     #[arg(long, value_name = "PID", allow_hyphen_values = true)]
     pub pid: Option<String>,
+    /// Attach this existing container, by id or name; its exit is recorded by the
+    /// daemon from the engine's events.
+    #[arg(long, value_name = "ID_OR_NAME", conflicts_with = "pid")]
+    pub container: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -40,6 +40,15 @@ pub enum Error {
         hint: &'static str,
     },
 
+    #[error(
+        "cannot reach the Docker engine at {endpoint} ({detail}); start the engine, or set DOCKER_HOST to its socket such as unix:///var/run/docker.sock"
+    )]
+    DockerUnavailable { endpoint: String, detail: String },
+
+    /// A request the engine rejected; `action` names it and the container.
+    #[error("{action}: {detail}")]
+    Docker { action: String, detail: String },
+
     #[error("{context}: {source}")]
     Io {
         context: String,

@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod commands;
 pub mod daemon;
+pub mod docker;
 pub mod error;
 pub mod launch;
 pub mod logging;

@@ -10,8 +10,9 @@ pub fn init(verbose: u8, daemon: bool) {
     let default = match verbose {
         0 if daemon => "info",
         0 => "warn",
-        1 => "debug",
-        _ => "trace",
+        // bollard logs every request and response body at debug.
+        1 => "debug,bollard=info",
+        _ => "trace,bollard=debug",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()

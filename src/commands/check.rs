@@ -20,6 +20,57 @@ pub struct Observation {
     pub log_tail: Vec<String>,
     /// (runtime, warn-after limit) when the task runs past its warn-after time.
     pub overdue: Option<(std::time::Duration, std::time::Duration)>,
+    /// The engine's report on the container of a Docker task.
+    pub container: Option<crate::docker::stats::ContainerView>,
+}
+
+/// Observes Docker task `id` through the engine: state, exit code, OOM flag, CPU and
+/// memory from one stats sample, and its last output lines.
+pub fn observe_container(id: &str, task: &Task, lines: usize) -> Result<Observation> {
+    let Some(container) = crate::docker::record::container_ref(task) else {
+        return Ok(Observation {
+            state: ProcessState::None,
+            usage: None,
+            log_tail: Vec::new(),
+            overdue: task.overdue(chrono::Utc::now()),
+            container: None,
+        });
+    };
+    let (view, log_tail) = crate::docker::block_on(async {
+        let engine = crate::docker::connect().await?;
+        let view = crate::docker::stats::view(&engine, container).await?;
+        let log_tail = if view.state == "removed" {
+            Vec::new()
+        } else {
+            crate::docker::logs::tail_lines(&engine, container, lines).await?
+        };
+        Ok((view, log_tail))
+    })?;
+    tracing::debug!(task = %id, ?view, "container observed");
+    Ok(Observation {
+        state: if view.running {
+            ProcessState::Alive
+        } else {
+            ProcessState::Exited
+        },
+        usage: container_usage(&view),
+        log_tail: log_tail
+            .iter()
+            .map(|line| render::clean_line(line))
+            .collect(),
+        overdue: task.overdue(chrono::Utc::now()),
+        container: Some(view),
+    })
+}
+
+/// Converts a container's figures to the shape native tasks report: processes, CPU% of one
+/// core, and memory in place of RSS.
+pub fn container_usage(view: &crate::docker::stats::ContainerView) -> Option<Usage> {
+    Some(Usage {
+        processes: usize::try_from(view.processes.unwrap_or(0)).unwrap_or(usize::MAX),
+        cpu_percent: view.cpu_percent?,
+        rss_bytes: view.memory_bytes.unwrap_or(0),
+    })
 }
 
 /// Observes task `id`: liveness, and resources when alive, from one table scan.
@@ -36,6 +87,7 @@ pub fn observe(store: &Store, id: &str, task: &Task, lines: usize) -> Observatio
         state,
         usage,
         overdue: task.overdue(chrono::Utc::now()),
+        container: None,
         log_tail: render::tail_lines(&log_path(store, id, task), lines)
             .iter()
             .map(|line| render::clean_line(line))
@@ -53,7 +105,11 @@ pub fn log_path(store: &Store, id: &str, task: &Task) -> PathBuf {
 pub fn run(store: &Store, args: &CheckArgs) -> Result<u8> {
     let registry = store.load()?;
     let task = super::find_task(store, &registry, &args.id)?;
-    let observation = observe(store, &args.id, task, args.lines);
+    let observation = if crate::docker::is_docker(task) {
+        observe_container(&args.id, task, args.lines)?
+    } else {
+        observe(store, &args.id, task, args.lines)
+    };
 
     if args.json {
         super::print_json(&json_view(&args.id, task, &observation)?)?;
@@ -83,6 +139,7 @@ pub fn json_view(id: &str, task: &Task, observation: &Observation) -> Result<Val
             "runtime_secs": render::runtime(task).map(|span| span.as_secs_f64()),
             "log_tail": observation.log_tail,
             "long_running": observation.overdue.is_some(),
+            "container": observation.container,
         }),
     );
     Ok(value)
@@ -111,13 +168,44 @@ fn human_view(id: &str, task: &Task, observation: &Observation) -> String {
             native.pgid,
             render::process_state(observation.state)
         );
+    } else if let Some(view) = &observation.container {
+        let name = crate::docker::record::container_name(task)
+            .or(crate::docker::record::container_id(task))
+            .unwrap_or("-");
+        let _ = writeln!(out, "  Container: {name}, {}", view.state);
+        if !view.running && view.state != "removed" {
+            let oom = if view.oom_killed {
+                ", killed for lack of memory"
+            } else {
+                ""
+            };
+            let code = view
+                .exit_code
+                .map_or_else(|| "unknown".to_string(), |code| code.to_string());
+            let _ = writeln!(out, "  Engine:    exit code {code}{oom}");
+        }
     } else if task.is_logical() {
         let _ = writeln!(
             out,
             "  Process:   none (logical task: ends with `complete` or `kill`)"
         );
     }
-    if let Some(usage) = observation.usage {
+    if let Some(usage) = observation.usage
+        && observation.container.is_some()
+    {
+        let limit = observation
+            .container
+            .as_ref()
+            .and_then(|view| view.memory_limit)
+            .map_or_else(String::new, |limit| format!(" of {}", render::bytes(limit)));
+        let _ = writeln!(
+            out,
+            "  Resources: {} processes, CPU {:.1}%, memory {}{limit}",
+            usage.processes,
+            usage.cpu_percent,
+            render::bytes(usage.rss_bytes)
+        );
+    } else if let Some(usage) = observation.usage {
         let _ = writeln!(
             out,
             "  Resources: {} processes, CPU {:.1}%, RSS {}",

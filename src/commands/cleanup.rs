@@ -5,6 +5,11 @@
 //! parse. A task with neither time readable is kept, except with `--days 0`, which
 //! removes every ended task.
 //!
+//! The stopped container of a removed Docker task goes too, when this registry
+//! launched it (its registry label names this file). An attached container was
+//! started by someone else, so it is left alone. Containers are removed after the registry
+//! update, outside its lock, and an unreachable engine only costs a warning.
+//!
 //! The records and their logs are removed under the registry lock, so a `start` that
 //! reuses one of the ids cannot create its new log between the two steps and lose it.
 
@@ -24,6 +29,8 @@ use crate::registry::{Event, Registry, Store, Task};
 struct Removal {
     ids: Vec<String>,
     logs: Vec<PathBuf>,
+    /// Containers of removed Docker tasks, by id or name.
+    containers: Vec<String>,
 }
 
 pub fn run(store: &Store, args: &CleanupArgs) -> Result<u8> {
@@ -39,6 +46,11 @@ pub fn run(store: &Store, args: &CleanupArgs) -> Result<u8> {
                     .with("completed_at", task.completed_at.clone())
                     .with("days", args.days),
             );
+            if crate::docker::is_docker(task)
+                && let Some(container) = crate::docker::record::container_ref(task)
+            {
+                removal.containers.push(container.to_string());
+            }
             for path in log_files(store, id, task) {
                 match fs::remove_file(&path) {
                     Ok(()) => removal.logs.push(path),
@@ -61,16 +73,83 @@ pub fn run(store: &Store, args: &CleanupArgs) -> Result<u8> {
     for id in &removal.ids {
         tracing::info!(task = %id, "task removed");
     }
+    let containers_removed = remove_containers(store, &removal.containers);
     if args.json {
         super::print_json(&json!({
             "days": args.days,
             "removed": removal.ids,
             "logs_removed": removal.logs,
+            "containers_removed": containers_removed,
         }))?;
     } else {
         super::write_stdout(&human_view(store, args.days, &removal.ids))?;
     }
     Ok(0)
+}
+
+/// Removes those of `containers` that this registry launched and that are not
+/// running, and returns the ones removed.
+fn remove_containers(store: &Store, containers: &[String]) -> Vec<String> {
+    if containers.is_empty() {
+        return Vec::new();
+    }
+    let result = crate::docker::block_on(async {
+        let engine = crate::docker::connect().await?;
+        let mut removed = Vec::new();
+        for container in containers {
+            match remove_container(store, &engine, container).await {
+                Ok(true) => removed.push(container.clone()),
+                Ok(false) => {}
+                Err(error) => eprintln!(
+                    "task-watchdog: warning: {error}; remove it with `docker rm {container}`"
+                ),
+            }
+        }
+        Ok(removed)
+    });
+    result.unwrap_or_else(|error| {
+        eprintln!("task-watchdog: warning: containers of removed tasks are kept: {error}");
+        Vec::new()
+    })
+}
+
+async fn remove_container(
+    store: &Store,
+    engine: &crate::docker::Engine,
+    container: &str,
+) -> Result<bool> {
+    use crate::docker::client;
+
+    let inspected = match engine.docker.inspect_container(container, None).await {
+        Ok(inspected) => inspected,
+        Err(error) if client::is_not_found(&error) => return Ok(false),
+        Err(error) => {
+            return Err(client::request_failed(
+                format!("cannot inspect container {container}"),
+                &error,
+            ));
+        }
+    };
+    let running = inspected
+        .state
+        .and_then(|state| state.running)
+        .unwrap_or(false);
+    let launched_here = inspected
+        .config
+        .and_then(|config| config.labels)
+        .and_then(|labels| labels.get(crate::docker::REGISTRY_LABEL).cloned())
+        .is_some_and(|label| Path::new(&label) == store.path());
+    if running || !launched_here {
+        return Ok(false);
+    }
+    match engine.docker.remove_container(container, None).await {
+        Ok(()) => Ok(true),
+        Err(error) if client::is_not_found(&error) => Ok(false),
+        Err(error) => Err(client::request_failed(
+            format!("cannot remove container {container}"),
+            &error,
+        )),
+    }
 }
 
 fn human_view(store: &Store, days: u64, ids: &[String]) -> String {

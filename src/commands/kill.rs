@@ -28,6 +28,9 @@ pub fn run(store: &Store, args: &KillArgs) -> Result<u8> {
     let grace = parse_duration("--grace", &args.grace)?;
     let registry = store.load()?;
     let task = super::find_task(store, &registry, &args.id)?.clone();
+    if crate::docker::is_docker(&task) {
+        return kill_container(store, args, &task, signo, grace);
+    }
 
     if task.status.is_ended() {
         let outcome = process::end_tree(&task, signo, grace).map_err(|error| {
@@ -91,4 +94,78 @@ fn wait_for_monitor(task: &crate::registry::Task, grace: Duration) {
         let mut alive = vec![Target { pid, identity }];
         let _ = tree::wait_for_exit(&mut alive, grace + MONITOR_RECORD_WAIT);
     }
+}
+
+/// Stops a Docker task's container: `signo` first, SIGKILL after `grace`. The
+/// cancellation is recorded first, so the daemon (from the `die` event) and this
+/// command both record `cancelled` with the container's exit code.
+fn kill_container(
+    store: &Store,
+    args: &KillArgs,
+    task: &crate::registry::Task,
+    signo: i32,
+    grace: Duration,
+) -> Result<u8> {
+    let Some(container) = crate::docker::record::container_ref(task).map(str::to_string) else {
+        return Err(Error::invalid(format!(
+            "task {:?} is a Docker task with no container recorded; record its end with `task-watchdog complete {}`",
+            args.id, args.id
+        )));
+    };
+    let was_running = task.status == Status::Running;
+    let signal_name = signal::name(signo);
+    let end = crate::docker::block_on(async {
+        // Connect before recording the cancellation, so an unreachable engine leaves
+        // the record as it was.
+        let engine = crate::docker::connect().await?;
+        if was_running {
+            store.update(|registry, _| {
+                if let Some(task) = registry.task_mut(&args.id)
+                    && task.status == Status::Running
+                {
+                    task.cancel_requested_at = Some(now_rfc3339());
+                }
+                Ok(())
+            })?;
+        }
+        crate::docker::stop::stop(&engine, &container, Some(&signal_name), grace).await
+    })?;
+
+    if let Some(end) = &end {
+        crate::docker::record::record_end(store, &args.id, &container, end)?;
+    }
+    store.update(|registry, events| {
+        if let Some(task) = registry.task_mut(&args.id)
+            && task.status == Status::Running
+            && was_running
+        {
+            task.end(Status::Cancelled, "cancelled");
+        }
+        events.push(
+            Event::new(&args.id, "cancelled")
+                .with("signal", signal_name.clone())
+                .with("container", container.clone()),
+        );
+        Ok(())
+    })?;
+    tracing::info!(task = %args.id, container = %container, "container task killed");
+
+    let exit = end
+        .as_ref()
+        .and_then(|end| end.exit_code)
+        .map_or_else(|| "unknown".to_string(), |code| code.to_string());
+    let text = if was_running {
+        format!(
+            "cancelled {}: stopped container {container} (exit code {exit})\n",
+            args.id
+        )
+    } else {
+        format!(
+            "{} had already ended ({}); container {container} is stopped\n",
+            args.id,
+            task.status.as_str()
+        )
+    };
+    super::write_stdout(&text)?;
+    Ok(0)
 }

@@ -35,6 +35,9 @@ const BLOCK: usize = 64 * 1024;
 pub fn run(store: &Store, args: &LogsArgs) -> Result<u8> {
     let registry = store.load()?;
     let task = super::find_task(store, &registry, &args.id)?;
+    if crate::docker::is_docker(task) {
+        return container_logs(&args.id, task, args);
+    }
     let path = check::log_path(store, &args.id, task);
     let running = task.status == Status::Running;
 
@@ -54,6 +57,19 @@ pub fn run(store: &Store, args: &LogsArgs) -> Result<u8> {
             path.display()
         );
     }
+    Ok(0)
+}
+
+/// Prints a container task's output from the engine, which keeps it while the
+/// container exists.
+fn container_logs(id: &str, task: &crate::registry::Task, args: &LogsArgs) -> Result<u8> {
+    let Some(container) = crate::docker::record::container_ref(task) else {
+        return Err(Error::invalid(format!(
+            "task {id:?} is a Docker task with no container recorded, so it has no output to show"
+        )));
+    };
+    let follow = args.follow && task.status == Status::Running;
+    crate::docker::logs::print(container, args.tail, follow)?;
     Ok(0)
 }
 

@@ -1,6 +1,6 @@
 //! One file per subcommand. Each `run` returns the process exit status.
 
-mod check;
+pub(crate) mod check;
 mod cleanup;
 mod complete;
 mod kill;
@@ -9,7 +9,7 @@ mod logs;
 mod register;
 mod rehydrate;
 mod report;
-mod start;
+pub(crate) mod start;
 mod stats;
 mod validate;
 mod wait;

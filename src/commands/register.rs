@@ -14,6 +14,11 @@ use super::start::{normalize_rules, refuse_if_live};
 pub fn run(store: &Store, args: &RegisterArgs) -> Result<u8> {
     task_id::validate(&args.id)?;
     let attached = args.pid.as_deref().map(attach).transpose()?;
+    let container = args
+        .container
+        .as_deref()
+        .map(crate::docker::attach::inspect)
+        .transpose()?;
     let rules = normalize_rules(&args.rules);
     // Runs git, so it comes before the registry lock is taken.
     let git_base = std::env::current_dir()
@@ -40,6 +45,10 @@ pub fn run(store: &Store, args: &RegisterArgs) -> Result<u8> {
             task.constitution_rules = rules.clone();
         }
         task.native = attached.clone();
+        if let Some(docker) = &container {
+            task.mode = "docker".to_string();
+            task.docker = Some(docker.clone());
+        }
         // A running task keeps the commit it started from, so registering it again
         // does not hide its earlier changes from `validate`.
         task.git_base = match registry.task(&args.id) {
@@ -51,18 +60,29 @@ pub fn run(store: &Store, args: &RegisterArgs) -> Result<u8> {
         events.push(
             Event::new(&args.id, "registered")
                 .with("command", args.command.clone())
-                .with("pid", attached.as_ref().map(|native| native.pid)),
+                .with("pid", attached.as_ref().map(|native| native.pid))
+                .with(
+                    "container_id",
+                    container
+                        .as_ref()
+                        .and_then(|docker| docker.get("container_id").cloned()),
+                ),
         );
         registry.insert(args.id.clone(), task);
         Ok(())
     })?;
 
-    let text = match &attached {
-        Some(native) => format!("registered {} attached to PID {}\n", args.id, native.pid),
-        None => format!("registered {}\n", args.id),
+    let text = match (&attached, &container) {
+        (Some(native), _) => format!("registered {} attached to PID {}\n", args.id, native.pid),
+        (None, Some(docker)) => format!(
+            "registered {} attached to container {}\n",
+            args.id,
+            docker["container_name"].as_str().unwrap_or_default()
+        ),
+        (None, None) => format!("registered {}\n", args.id),
     };
     super::write_stdout(&text)?;
-    if attached.is_some() && !crate::daemon::is_running(store) {
+    if (attached.is_some() || container.is_some()) && !crate::daemon::is_running(store) {
         eprintln!(
             "task-watchdog: note: no daemon watches this registry, so the exit is recorded only once `task-watchdog run` or `wait` sees it"
         );

@@ -260,6 +260,12 @@ fn running_state(entry: &Running) -> String {
     if task.is_logical() {
         return "logical task (no process; ends with `complete` or `kill`)".to_string();
     }
+    if crate::docker::is_docker(task) {
+        let name = crate::docker::record::container_name(task)
+            .or(crate::docker::record::container_id(task))
+            .unwrap_or("not recorded");
+        return format!("container {name} (the daemon records its end from engine events)");
+    }
     if !stats::is_native(task) {
         return "container (liveness not checked here)".to_string();
     }

@@ -27,7 +27,8 @@ struct Entry<'a> {
     id: &'a str,
     task: &'a Task,
     alive: bool,
-    /// `None` for tasks with no local process to measure: logical tasks and containers.
+    /// `None` for tasks with nothing to measure: logical tasks, and containers when no
+    /// engine responds.
     usage: Option<Usage>,
 }
 
@@ -46,9 +47,18 @@ pub fn run(store: &Store, args: &JsonArgs) -> Result<u8> {
     } else {
         None
     };
+    let containers = measure_containers(&running);
     let entries: Vec<Entry> = running
         .into_iter()
-        .map(|(id, task)| measure(id, task, table.as_ref()))
+        .map(|(id, task)| match containers.get(id.as_str()) {
+            Some(view) => Entry {
+                id,
+                task,
+                alive: view.running,
+                usage: super::check::container_usage(view),
+            },
+            None => measure(id, task, table.as_ref()),
+        })
         .collect();
 
     if args.json {
@@ -61,6 +71,25 @@ pub fn run(store: &Store, args: &JsonArgs) -> Result<u8> {
     }
     super::write_stdout(&human_view(&entries))?;
     Ok(0)
+}
+
+/// Measures the running Docker tasks through the engine. Without an engine their
+/// rows show no numbers, and one line on stderr gives the cause.
+fn measure_containers(
+    running: &[(&String, &Task)],
+) -> std::collections::HashMap<String, crate::docker::stats::ContainerView> {
+    let containers: Vec<(&str, &Task)> = running
+        .iter()
+        .filter(|(_, task)| crate::docker::is_docker(task))
+        .map(|(id, task)| (id.as_str(), *task))
+        .collect();
+    if containers.is_empty() {
+        return Default::default();
+    }
+    crate::docker::stats::view_tasks(&containers).unwrap_or_else(|error| {
+        eprintln!("task-watchdog: warning: container tasks are not measured: {error}");
+        Default::default()
+    })
 }
 
 fn measure<'a>(id: &'a str, task: &'a Task, table: Option<&ProcessTable>) -> Entry<'a> {

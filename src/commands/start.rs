@@ -15,6 +15,9 @@ use crate::units::{parse_duration, parse_size};
 
 pub fn run(store: &Store, args: &StartArgs) -> Result<u8> {
     task_id::validate(&args.id)?;
+    if args.docker {
+        return crate::docker::launch::run(store, args);
+    }
     let spec = build_spec(store, args)?;
     let command_text = args
         .command
@@ -166,7 +169,7 @@ fn insert_record(
 }
 
 /// Fails when the running task `id` still has a live process or monitor.
-pub(super) fn refuse_if_live(id: &str, task: &Task) -> Result<()> {
+pub(crate) fn refuse_if_live(id: &str, task: &Task) -> Result<()> {
     if process::main_state(task) == ProcessState::Alive
         && let Some(native) = &task.native
     {
@@ -244,7 +247,7 @@ fn keep_previous_log(log_file: &std::path::Path) {
 }
 
 /// Trims rule names and drops empty ones.
-pub(super) fn normalize_rules(rules: &[String]) -> Vec<String> {
+pub(crate) fn normalize_rules(rules: &[String]) -> Vec<String> {
     rules
         .iter()
         .map(|rule| rule.trim().to_string())
@@ -253,7 +256,7 @@ pub(super) fn normalize_rules(rules: &[String]) -> Vec<String> {
 }
 
 /// Joins arguments for display, quoting those a shell would split.
-fn shell_words(words: &[String]) -> String {
+pub(crate) fn shell_words(words: &[String]) -> String {
     words
         .iter()
         .map(|word| {

@@ -5,6 +5,11 @@
 //! `complete`, the daemon) and from exit events on the processes a daemon would
 //! watch, so `wait` also works, and records what it sees, when no daemon runs.
 //!
+//! For Docker tasks, `wait` also asks the engine to wait for each container (the
+//! engine's own wait API, not polling) and records the end it reads, so a container
+//! task needs no daemon either. When no engine answers, `wait` says so on stderr and
+//! waits for a daemon to record the end.
+//!
 //! Exit status: the first task in argument order that did not succeed decides it:
 //! its exit code, 128 + the signal number when a signal ended it, or 1 when its
 //! status is unknown. 0 when every task completed. 124 when `--timeout` passes
@@ -90,6 +95,7 @@ async fn wait_all(store: &Store, ids: &[String]) -> Result<u8> {
     let source = ExitSource::best(Duration::from_secs(1))
         .map_err(|error| Error::io("cannot create the exit-event source", error))?;
     let mut watcher = TaskWatcher::new(source);
+    let _container_waits = wait_for_containers(store, ids)?;
 
     loop {
         let registry = store.load()?;
@@ -100,6 +106,60 @@ async fn wait_all(store: &Store, ids: &[String]) -> Result<u8> {
         tokio::select! {
             _ = watcher.next_exits(store) => {}
             _ = registry_events.changed() => {}
+        }
+    }
+}
+
+/// Starts one engine wait per running Docker task among `ids`; each records its
+/// container's end, which the registry notification then reports to `wait_all`.
+/// The returned guard aborts them when dropped.
+fn wait_for_containers(store: &Store, ids: &[String]) -> Result<AbortOnDrop> {
+    let registry = store.load()?;
+    let containers: Vec<(String, String)> = ids
+        .iter()
+        .filter_map(|id| {
+            let task = registry.task(id)?;
+            if task.status != Status::Running || !crate::docker::is_docker(task) {
+                return None;
+            }
+            Some((
+                id.clone(),
+                crate::docker::record::container_ref(task)?.to_string(),
+            ))
+        })
+        .collect();
+    let mut handles = Vec::new();
+    for (id, container) in containers {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            if let Err(error) = wait_for_container(&store, &id, &container).await {
+                eprintln!("task-watchdog: {error}; waiting for a daemon to record the end of {id}");
+            }
+        }));
+    }
+    Ok(AbortOnDrop(handles))
+}
+
+async fn wait_for_container(store: &Store, id: &str, container: &str) -> Result<()> {
+    use futures_util::StreamExt;
+
+    let engine = crate::docker::connect().await?;
+    // The engine responds once the container is not running; a non-zero exit comes
+    // back as an error item, so the item is only a signal to inspect.
+    let _ = engine.docker.wait_container(container, None).next().await;
+    if let Some(end) = crate::docker::reconcile::inspect_end(&engine, container).await? {
+        crate::docker::record::record_end(store, id, container, &end)?;
+    }
+    Ok(())
+}
+
+/// Aborts the spawned tasks when dropped.
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for handle in &self.0 {
+            handle.abort();
         }
     }
 }

@@ -1,23 +1,29 @@
 //! The daemon, `task-watchdog run`: one per registry, in the foreground.
 //!
-//! It waits on three event sources and one timer, each with its own handler:
+//! It waits on four event sources and one timer, each with its own handler:
 //!
 //! - exit events from the platform's exit source (pidfd or poll) for monitors and
 //!   attached processes, handled by [`watcher::TaskWatcher`];
 //! - registry-directory notifications, so a task registered while the daemon runs
 //!   is watched within milliseconds;
+//! - container events from the Docker engine, forwarded by a spawned link task that
+//!   reconnects with backoff, handled by [`docker_events::DockerWatch`]; the daemon
+//!   runs without an engine and watches native tasks all the same;
 //! - SIGTERM and SIGINT, which end the daemon with status 0 and leave every task
 //!   running;
-//! - the sweep timer (`--interval`, default 300 s), its only periodic wake-up.
+//! - the sweep timer (`--interval`, default 300 s), its only periodic wake-up apart
+//!   from the Docker link's reconnects and its ping of a silent events stream.
 //!
 //! Its own registry writes come back as notifications; they only trigger a reload
 //! and a comparison of watches, which changes nothing, so they never loop.
 
+mod docker_events;
 mod registry_events;
 mod sweep;
 mod timeouts;
 mod watcher;
 
+use docker_events::DockerWatch;
 pub use registry_events::RegistryEvents;
 pub use watcher::{REASON_ATTACHED_EXIT, REASON_MONITOR_LOST, TaskWatcher};
 
@@ -145,6 +151,10 @@ async fn serve(store: &Store, args: &RunArgs, backend: Option<Backend>) -> Resul
     let mut interrupt = signal(SignalKind::interrupt())
         .map_err(|error| Error::io("cannot handle SIGINT", error))?;
 
+    let (docker_sender, mut docker_messages) = tokio::sync::mpsc::unbounded_channel();
+    let docker_link = crate::docker::events::spawn_link(docker_sender);
+    let mut docker = DockerWatch::default();
+
     let registry = store.load()?;
     watcher.sync(store, &registry, None);
     tracing::info!(
@@ -172,9 +182,14 @@ async fn serve(store: &Store, args: &RunArgs, backend: Option<Backend>) -> Resul
             Some(ids) = watcher.next_exits(store) => {
                 tracing::trace!(tasks = ?ids, "handled exit events");
             }
-            Some(()) = registry_events.changed() => deadline = resync(store, &mut watcher),
+            Some(()) = registry_events.changed() => {
+                deadline = resync(store, &mut watcher);
+                docker.on_registry_change(store).await;
+            }
+            Some(message) = docker_messages.recv() => docker.handle(store, message).await,
             _ = sweep_timer.tick() => {
                 run_sweep(store).await;
+                docker.reconcile(store).await;
                 deadline = resync(store, &mut watcher);
             }
             _ = tokio::time::sleep_until(timeout_at), if deadline.is_some() => {
@@ -187,7 +202,11 @@ async fn serve(store: &Store, args: &RunArgs, backend: Option<Backend>) -> Resul
             _ = interrupt.recv() => break,
         }
     }
-    tracing::info!("daemon stopping; tasks are left running");
+    docker_link.abort();
+    tracing::info!(
+        docker_connected = docker.is_connected(),
+        "daemon stopping; tasks are left running"
+    );
     Ok(())
 }
 
