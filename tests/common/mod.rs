@@ -9,6 +9,8 @@
 
 #![allow(dead_code)]
 
+pub mod docker;
+
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
