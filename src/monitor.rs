@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
+use task_watchdog_platform::tree::Outcome;
 use task_watchdog_platform::{ExitStatus, identity, reaper, session, spawn};
 
 use crate::cli::MonitorArgs;
@@ -269,18 +270,21 @@ fn start_timeout_timer(
     std::thread::spawn(move || {
         std::thread::sleep(limit);
         timed_out.store(true, Ordering::SeqCst);
-        let Ok(registry) = store.load() else { return };
-        let Some(task) = registry
-            .task(&spec.id)
-            .filter(|task| task.launch_id.as_deref() == Some(spec.launch_id.as_str()))
-        else {
-            return;
-        };
-        let grace = Duration::from_secs_f64(spec.grace_secs);
-        if let Err(error) = process::end_tree(task, libc::SIGTERM, grace) {
+        if let Some(Err(error)) = end_own_tree(&store, &spec) {
             tracing::error!(task = %spec.id, %error, "cannot end the task at its timeout");
         }
     });
+}
+
+/// Ends every live process of the task this monitor launched; `None` when the
+/// record is gone or belongs to a later launch.
+fn end_own_tree(store: &Store, spec: &LaunchSpec) -> Option<std::io::Result<Outcome>> {
+    let registry = store.load().ok()?;
+    let task = registry
+        .task(&spec.id)
+        .filter(|task| task.launch_id.as_deref() == Some(spec.launch_id.as_str()))?;
+    let grace = Duration::from_secs_f64(spec.grace_secs);
+    Some(process::end_tree(task, libc::SIGTERM, grace))
 }
 
 fn record_exit(store: &Store, spec: &LaunchSpec, status: Option<ExitStatus>, timed_out: bool) {
@@ -342,20 +346,13 @@ fn record_exit(store: &Store, spec: &LaunchSpec, status: Option<ExitStatus>, tim
 }
 
 fn end_leftovers(store: &Store, spec: &LaunchSpec) {
-    let Ok(registry) = store.load() else { return };
-    let Some(task) = registry
-        .task(&spec.id)
-        .filter(|task| task.launch_id.as_deref() == Some(spec.launch_id.as_str()))
-    else {
-        return;
-    };
-    let grace = Duration::from_secs_f64(spec.grace_secs);
-    let outcome = match process::end_tree(task, libc::SIGTERM, grace) {
-        Ok(outcome) => outcome,
-        Err(error) => {
+    let outcome = match end_own_tree(store, spec) {
+        Some(Ok(outcome)) => outcome,
+        Some(Err(error)) => {
             tracing::error!(task = %spec.id, %error, "cannot end leftover processes");
             return;
         }
+        None => return,
     };
     while let Ok(Some(_)) = reaper::reap_ready() {}
 

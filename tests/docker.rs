@@ -283,6 +283,28 @@ fn kill_stops_container_and_records_cancelled() {
 }
 
 #[test]
+fn kill_delivers_chosen_signal() {
+    let sandbox = Sandbox::new();
+    let Some(fixture) = fixture_or_skip(&sandbox, "kill_delivers_chosen_signal") else {
+        return;
+    };
+    let id = sandbox.id("T1");
+    let script = "trap 'exit 5' INT; trap 'exit 6' TERM; while true; do sleep 0.2; done";
+    start_container(&sandbox, &id, &fixture.image, &[], &["sh", "-c", script]);
+
+    sandbox
+        .cmd(&["kill", &id, "--signal", "INT", "--grace", "10s"])
+        .success();
+
+    let task = sandbox.task(&id);
+    assert_eq!(task["status"], "cancelled", "{task:#}");
+    assert_eq!(
+        task["exit_code"], 5,
+        "the INT trap ran, not TERM or KILL: {task:#}"
+    );
+}
+
+#[test]
 fn complete_stops_container_and_records_completed() {
     let sandbox = Sandbox::new();
     let Some(fixture) = fixture_or_skip(&sandbox, "complete_stops_container_and_records_completed")

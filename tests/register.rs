@@ -164,3 +164,25 @@ fn register_over_started_task_names_pid() {
     );
     assert!(Watched::new(pid).is_running());
 }
+
+#[test]
+fn process_owned_by_running_task_rejected() {
+    let mut sandbox = Sandbox::new();
+    let first = sandbox.id("A1");
+    let second = sandbox.id("A2");
+    let pid = sandbox.spawn_sleeper(300).to_string();
+    sandbox
+        .cmd(&["register", &first, "--command", "sleep", "--pid", &pid])
+        .success();
+    let before = sandbox.registry_bytes();
+
+    let output = sandbox.cmd(&["register", &second, "--command", "sleep", "--pid", &pid]);
+
+    assert_eq!(output.code, Some(1), "{output:#?}");
+    assert_eq!(output.stderr.lines().count(), 1, "{output:#?}");
+    assert!(
+        output.stderr.contains(&first),
+        "names the owner: {output:#?}"
+    );
+    assert_eq!(sandbox.registry_bytes(), before, "nothing recorded changes");
+}

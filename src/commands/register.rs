@@ -26,6 +26,7 @@ pub fn run(store: &Store, args: &RegisterArgs) -> Result<u8> {
         .and_then(|dir| crate::rules::files::git_base(&dir));
 
     store.update(|registry, events| {
+        refuse_if_owned(registry, &args.id, attached.as_ref(), container.as_ref())?;
         let mut task = match registry.tasks.get(&args.id) {
             Some(TaskEntry::Valid(existing)) => {
                 if existing.status == Status::Running {
@@ -88,6 +89,40 @@ pub fn run(store: &Store, args: &RegisterArgs) -> Result<u8> {
         );
     }
     Ok(0)
+}
+
+/// Fails when another running task already owns the process or container, since
+/// two records would then end the same work.
+fn refuse_if_owned(
+    registry: &crate::registry::Registry,
+    id: &str,
+    process: Option<&crate::registry::Native>,
+    container: Option<&serde_json::Value>,
+) -> Result<()> {
+    let container_id = container.and_then(|docker| docker.get("container_id"));
+    for (other_id, other) in registry.valid_tasks() {
+        if other_id == id || other.status != Status::Running {
+            continue;
+        }
+        let same_process = process
+            .zip(other.native.as_ref())
+            .is_some_and(|(mine, theirs)| {
+                mine.pid == theirs.pid && mine.start_ticks == theirs.start_ticks
+            });
+        let same_container = container_id.is_some()
+            && other
+                .docker
+                .as_ref()
+                .and_then(|docker| docker.get("container_id"))
+                == container_id;
+        if same_process || same_container {
+            let what = if same_process { "process" } else { "container" };
+            return Err(Error::invalid(format!(
+                "that {what} belongs to the running task {other_id:?}; end it with `task-watchdog complete {other_id}` or `kill {other_id}` first"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Checks `--pid` and reads the process's identity and group.
