@@ -18,15 +18,7 @@ fn main() {
     let mut ids = Vec::with_capacity(count);
     for index in 0..count {
         let id = format!("B{index}");
-        let pid = scratch.sleeper();
-        scratch.run(&[
-            "register",
-            &id,
-            "--command",
-            "sleep 3600",
-            "--pid",
-            &pid.to_string(),
-        ]);
+        let pid = scratch.attached_sleeper(&id);
         pids.push(pid);
         ids.push(id);
     }

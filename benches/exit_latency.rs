@@ -80,15 +80,7 @@ fn measure_attached(
     let mut latencies = Vec::with_capacity(samples);
     for index in 0..samples {
         let id = format!("A{index}");
-        let pid = scratch.sleeper();
-        scratch.run(&[
-            "register",
-            &id,
-            "--command",
-            "sleep 3600",
-            "--pid",
-            &pid.to_string(),
-        ]);
+        let pid = scratch.attached_sleeper(&id);
         // Let the daemon pick up the new registration before the kill.
         std::thread::sleep(Duration::from_millis(20 + random.below(pause_ms)));
 

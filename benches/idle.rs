@@ -27,15 +27,7 @@ fn measure(count: usize, window: Duration) {
     let mut scratch = Scratch::new(&format!("idle-{count}"));
     let daemon = scratch.start_daemon(&["--backend", "pidfd", "--interval", "3600"]);
     for index in 0..count {
-        let pid = scratch.sleeper();
-        scratch.run(&[
-            "register",
-            &format!("I{index}"),
-            "--command",
-            "sleep 3600",
-            "--pid",
-            &pid.to_string(),
-        ]);
+        scratch.attached_sleeper(&format!("I{index}"));
     }
     // Let the daemon finish reacting to the registrations, and tokio's blocking
     // thread from the start-up sweep go idle.

@@ -66,6 +66,16 @@ pub fn process_ref(reference: &ProcessRef) -> (Pid, ProcessIdentity) {
     )
 }
 
+/// True when the task's recorded monitor is alive with its recorded identity.
+pub fn monitor_alive(task: &Task) -> bool {
+    monitor_process(task).is_some_and(|(pid, identity)| state_of(pid, &identity).is_alive())
+}
+
+/// True when the task has a recorded monitor that is no longer alive.
+pub fn monitor_lost(task: &Task) -> bool {
+    task.monitor.is_some() && !monitor_alive(task)
+}
+
 /// Checks `pid` against `identity`, mapping errors to `Unknown`.
 pub fn state_of(pid: Pid, expected: &ProcessIdentity) -> ProcessState {
     match identity::check(pid, expected) {

@@ -96,6 +96,20 @@ impl Scratch {
         pid
     }
 
+    /// Starts `sleep 3600` and registers it as task `id` with `register --pid`.
+    pub fn attached_sleeper(&mut self, id: &str) -> u32 {
+        let pid = self.sleeper();
+        self.run(&[
+            "register",
+            id,
+            "--command",
+            "sleep 3600",
+            "--pid",
+            &pid.to_string(),
+        ]);
+        pid
+    }
+
     /// Reaps children that have exited, so they do not stay zombies.
     pub fn reap(&mut self) {
         for child in &mut self.children {

@@ -130,7 +130,7 @@ fn process_word(task: &Task, state: ProcessState) -> &'static str {
         return "container";
     }
     if task.native.is_none() {
-        return if stats::monitor_alive(task) {
+        return if process::monitor_alive(task) {
             "starting"
         } else {
             "not started"

@@ -136,7 +136,7 @@ fn following_ends(store: &Store, id: &str) -> Result<bool> {
     let process_exited = matches!(
         process::main_state(task),
         ProcessState::Exited | ProcessState::Reused
-    ) && !stats::monitor_alive(task);
+    ) && !process::monitor_alive(task);
     if process_exited {
         eprintln!(
             "task-watchdog: task {id:?} is still recorded running, but its process has exited and no monitor is left to record the end; record it with `task-watchdog complete {id}`, or start the daemon with `task-watchdog run`"

@@ -172,7 +172,7 @@ fn needs_attention(id: &str, task: &Task, state: ProcessState, prefix: &str) -> 
     }
     let pid = task.native.as_ref().map(|native| native.pid);
     // A live monitor records the exit itself within moments, so that is no problem.
-    let monitor_alive = stats::monitor_alive(task);
+    let monitor_alive = process::monitor_alive(task);
     let problem = match (state, pid) {
         (ProcessState::Alive, _) => {
             let (runtime, limit) = task.overdue(Utc::now())?;
@@ -271,7 +271,7 @@ fn running_state(entry: &Running) -> String {
     }
     match &task.native {
         Some(native) => format!("PID {} {}", native.pid, state_name(entry.state)),
-        None if stats::monitor_alive(task) => "starting".to_string(),
+        None if process::monitor_alive(task) => "starting".to_string(),
         None => "no process recorded".to_string(),
     }
 }

@@ -69,13 +69,7 @@ pub fn has_live_process(task: &Task, main: ProcessState) -> bool {
     if main.is_alive() {
         return true;
     }
-    task.native.is_none() && monitor_alive(task)
-}
-
-/// True when the task's recorded monitor is alive with its recorded identity.
-pub fn monitor_alive(task: &Task) -> bool {
-    process::monitor_process(task)
-        .is_some_and(|(pid, identity)| process::state_of(pid, &identity).is_alive())
+    task.native.is_none() && process::monitor_alive(task)
 }
 
 pub fn run(store: &Store, args: &JsonArgs) -> Result<u8> {

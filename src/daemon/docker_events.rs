@@ -19,7 +19,7 @@ use crate::docker::Engine;
 use crate::docker::events::{ContainerEvent, LinkMessage};
 use crate::docker::reconcile::{self, REASON_REMOVED};
 use crate::docker::record::{self, ContainerEnd};
-use crate::registry::{Status, Store};
+use crate::registry::{Registry, Status, Store};
 
 /// How many recent events are remembered to drop replays after a reconnect. A
 /// replay covers at most the second of the last event seen, so this is plenty.
@@ -95,18 +95,12 @@ impl DockerWatch {
 
     /// Reconciles when the registry gained a running Docker task, such as a container
     /// attached after it had already exited, whose end no event will report.
-    pub async fn on_registry_change(&mut self, store: &Store) {
-        let running: HashSet<String> = match store.load() {
-            Ok(registry) => registry
-                .valid_tasks()
-                .filter(|(_, task)| task.status == Status::Running && record::is_docker(task))
-                .map(|(id, _)| id.clone())
-                .collect(),
-            Err(error) => {
-                tracing::error!(%error, "cannot read the registry to find new container tasks");
-                return;
-            }
-        };
+    pub async fn on_registry_change(&mut self, store: &Store, registry: &Registry) {
+        let running: HashSet<String> = registry
+            .valid_tasks()
+            .filter(|(_, task)| task.status == Status::Running && record::is_docker(task))
+            .map(|(id, _)| id.clone())
+            .collect();
         let added = running.difference(&self.running_tasks).next().is_some();
         self.running_tasks = running;
         if added {

@@ -170,7 +170,7 @@ async fn serve(store: &Store, args: &RunArgs, backend: Option<Backend>) -> Resul
     sweep_timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
     // One sweep at start finds what happened while no daemon ran.
     run_sweep(store).await;
-    let mut deadline = resync(store, &mut watcher);
+    let mut deadline = resync(store, &mut watcher, &mut docker).await;
 
     loop {
         // Without a deadline this branch is disabled; the far-off time is never used.
@@ -183,20 +183,19 @@ async fn serve(store: &Store, args: &RunArgs, backend: Option<Backend>) -> Resul
                 tracing::trace!(tasks = ?ids, "handled exit events");
             }
             Some(()) = registry_events.changed() => {
-                deadline = resync(store, &mut watcher);
-                docker.on_registry_change(store).await;
+                deadline = resync(store, &mut watcher, &mut docker).await;
             }
             Some(message) = docker_messages.recv() => docker.handle(store, message).await,
             _ = sweep_timer.tick() => {
                 run_sweep(store).await;
                 docker.reconcile(store).await;
-                deadline = resync(store, &mut watcher);
+                deadline = resync(store, &mut watcher, &mut docker).await;
             }
             _ = tokio::time::sleep_until(timeout_at), if deadline.is_some() => {
                 if let Some((_, id)) = deadline.take() {
                     enforce_timeout(store, id).await;
                 }
-                deadline = resync(store, &mut watcher);
+                deadline = resync(store, &mut watcher, &mut docker).await;
             }
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
@@ -210,12 +209,17 @@ async fn serve(store: &Store, args: &RunArgs, backend: Option<Backend>) -> Resul
     Ok(())
 }
 
-/// Reloads the registry, brings the watches in line with it, and returns the next
-/// timeout the daemon must enforce.
-fn resync(store: &Store, watcher: &mut TaskWatcher) -> Option<(Duration, String)> {
+/// Reloads the registry once, brings the process watches and the container tasks
+/// in line with it, and returns the next timeout the daemon must enforce.
+async fn resync(
+    store: &Store,
+    watcher: &mut TaskWatcher,
+    docker: &mut DockerWatch,
+) -> Option<(Duration, String)> {
     match store.load() {
         Ok(registry) => {
             watcher.sync(store, &registry, None);
+            docker.on_registry_change(store, &registry).await;
             timeouts::next_deadline(&registry)
         }
         Err(error) => {

@@ -21,7 +21,7 @@ use task_watchdog_platform::proc_table::{self, ProcStat, ProcessTable};
 use task_watchdog_platform::tree::{self, Target};
 use task_watchdog_platform::{ProcessIdentity, identity};
 
-use super::watcher::{self, REASON_ATTACHED_EXIT, REASON_MONITOR_LOST};
+use super::watcher;
 use crate::error::{Error, Result};
 use crate::process::{self, LAUNCH_VARIABLE, ProcessState};
 use crate::registry::{Event, Status, Store, Task};
@@ -43,23 +43,19 @@ pub fn sweep(store: &Store) -> Result<SweepReport> {
     let mut report = SweepReport::default();
 
     for (id, task) in registry.valid_tasks() {
-        if task.status != Status::Running || task.is_logical() || monitor_alive(task) {
+        if task.status != Status::Running || task.is_logical() || process::monitor_alive(task) {
             continue;
         }
         if matches!(
             process::main_state(task),
             ProcessState::Exited | ProcessState::Reused
         ) {
-            let reason = if task.monitor.is_some() {
-                REASON_MONITOR_LOST
-            } else {
-                REASON_ATTACHED_EXIT
-            };
-            let key = (
-                task.native.as_ref().and_then(|native| native.start_ticks),
-                task.launch_id.clone(),
-            );
-            watcher::record_lost(store, id, key, reason)?;
+            watcher::record_lost(
+                store,
+                id,
+                watcher::task_key(task),
+                watcher::lost_reason(task),
+            )?;
             report.recorded += 1;
         }
     }
@@ -67,7 +63,9 @@ pub fn sweep(store: &Store) -> Result<SweepReport> {
     let ended: Vec<(&String, &Task)> = registry
         .valid_tasks()
         .filter(|(_, task)| {
-            task.status.is_ended() && process::main_process(task).is_some() && !monitor_alive(task)
+            task.status.is_ended()
+                && process::main_process(task).is_some()
+                && !process::monitor_alive(task)
         })
         .collect();
     if ended.is_empty() {
@@ -100,11 +98,6 @@ pub fn sweep(store: &Store) -> Result<SweepReport> {
         })?;
     }
     Ok(report)
-}
-
-fn monitor_alive(task: &Task) -> bool {
-    process::monitor_process(task)
-        .is_some_and(|(pid, identity)| process::state_of(pid, &identity) == ProcessState::Alive)
 }
 
 /// Maps each `TASK_WATCHDOG_LAUNCH` value to the live processes carrying it,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::Utc;
 
 use crate::error::{Error, Result};
-use crate::process::{self, ProcessState};
+use crate::process;
 use crate::registry::{Event, Registry, Status, Store, Task};
 
 /// Grace period between SIGTERM and SIGKILL when the daemon ends a timed-out tree.
@@ -21,7 +21,7 @@ const GRACE: Duration = Duration::from_secs(2);
 pub fn next_deadline(registry: &Registry) -> Option<(Duration, String)> {
     registry
         .valid_tasks()
-        .filter(|(_, task)| task.status == Status::Running && monitor_lost(task))
+        .filter(|(_, task)| task.status == Status::Running && process::monitor_lost(task))
         .filter_map(|(id, task)| Some((time_left(task)?, id.clone())))
         .min()
 }
@@ -34,7 +34,7 @@ pub fn enforce(store: &Store, id: &str) -> Result<()> {
             return Ok(None);
         };
         if task.status != Status::Running
-            || !monitor_lost(task)
+            || !process::monitor_lost(task)
             || time_left(task) != Some(Duration::ZERO)
         {
             return Ok(None);
@@ -55,11 +55,6 @@ pub fn enforce(store: &Store, id: &str) -> Result<()> {
         .map_err(|error| Error::io(format!("cannot end task {id:?} at its timeout"), error))?;
     tracing::info!(task = %id, signalled = outcome.signalled, killed = outcome.killed, "task timed out");
     Ok(())
-}
-
-fn monitor_lost(task: &Task) -> bool {
-    process::monitor_process(task)
-        .is_some_and(|(pid, identity)| process::state_of(pid, &identity) != ProcessState::Alive)
 }
 
 /// Time until the task's timeout passes; zero once it has.

@@ -229,11 +229,21 @@ fn same_monitor(task: &Task, spec: &WatchSpec) -> bool {
 }
 
 /// What makes a record the same task: its main process's start, or its launch.
-fn task_key(task: &Task) -> (Option<u64>, Option<String>) {
+pub fn task_key(task: &Task) -> (Option<u64>, Option<String>) {
     (
         task.native.as_ref().and_then(|native| native.start_ticks),
         task.launch_id.clone(),
     )
+}
+
+/// Returns the reason recorded when a running task's main process is found gone
+/// with nobody to read its status: its monitor was lost, or it was attached.
+pub fn lost_reason(task: &Task) -> &'static str {
+    if task.monitor.is_some() {
+        REASON_MONITOR_LOST
+    } else {
+        REASON_ATTACHED_EXIT
+    }
 }
 
 fn ids(specs: &[WatchSpec]) -> Vec<&str> {
@@ -258,12 +268,7 @@ fn record_main_exits(store: &Store, specs: &[WatchSpec]) -> Result<()> {
             {
                 continue;
             }
-            let reason = if task.monitor.is_some() {
-                REASON_MONITOR_LOST
-            } else {
-                REASON_ATTACHED_EXIT
-            };
-            mark_lost(task, reason);
+            mark_lost(task, lost_reason(task));
             events.push(exit_event(&spec.id, task));
             ended.push(spec.id.clone());
         }
