@@ -1,6 +1,7 @@
-//! One-shot command start-up and registry size: wall time of `check ID` and
-//! `list --json` on registries of about 100 KB, 1 MB and 10 MB, load and save time
-//! of the registry store at those sizes, and the size of the release binary.
+//! One-shot command start-up and registry size. It measures the wall time of
+//! `check ID` and `list --json` on registries of about 100 KB, 1 MB and 10 MB, the
+//! load and save time of the registry store at those sizes, and the size of the
+//! release binary.
 //! `BENCH_QUICK=1` takes fewer repetitions.
 
 mod support;

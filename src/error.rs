@@ -1,5 +1,5 @@
 //! The error type every command returns. Each message names the value involved and
-//! ends with what to do about it, because it is printed as the one line a user sees.
+//! ends with what to do about it, because it is printed as the one line a user reads.
 
 use std::io;
 use std::path::PathBuf;

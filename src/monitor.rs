@@ -1,9 +1,9 @@
 //! The monitor: the parent of one launched task, in the manner of Podman's conmon.
 //!
-//! `start` spawns it with the launch specification. It leaves the caller's session,
-//! becomes a child subreaper, starts the task in a new process group with
-//! `TASK_WATCHDOG_ID` set and its output in the task's log, records PID, group and
-//! identity, and reports to `start` over its stdout, which it then closes. It blocks
+//! `start` spawns it with the launch specification. It leaves the caller's session
+//! and becomes a child subreaper. It starts the task in a new process group with
+//! `TASK_WATCHDOG_ID` set and its output in the task's log, and records PID, group
+//! and identity. It reports to `start` over its stdout, which it then closes. It blocks
 //! in `waitpid` (reaping adopted orphans on the way) until the task ends, records the
 //! exact status at once, ends what is left of the tree and exits. It needs no daemon.
 //!
@@ -58,8 +58,8 @@ pub fn run(store: &Store, args: &MonitorArgs) -> Result<u8> {
         }
     };
     if let Err(error) = record_started(store, &spec, pid) {
-        // The task runs but its record is incomplete; say so to `start` and go on
-        // supervising it, since killing it now would lose work.
+        // The task runs but its record is incomplete. `start` is told, and the monitor
+        // keeps supervising, because killing the task now would lose its work.
         send_handshake(&Handshake::Failed {
             message: format!(
                 "task started as PID {pid} but its record could not be written: {error}"
@@ -135,7 +135,7 @@ fn spawn_task(spec: &LaunchSpec) -> std::result::Result<(i32, PipeReader), Strin
     Ok((child.id() as i32, reader))
 }
 
-/// Copies the task's output into its log on a thread of its own; the returned
+/// Copies the task's output into its log on a thread of its own. The returned
 /// receiver gets a message when the pipe reaches end of file.
 fn start_output_copy(
     spec: &LaunchSpec,
@@ -217,7 +217,7 @@ fn send_handshake(handshake: &Handshake) {
     };
     line.push('\n');
     let mut stdout = std::io::stdout();
-    // `start` may have given up waiting; there is nobody else to tell.
+    // `start` may have stopped waiting, and no other process reads this line.
     let _ = stdout
         .write_all(line.as_bytes())
         .and_then(|()| stdout.flush());

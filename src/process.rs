@@ -1,6 +1,6 @@
-//! What the recorded processes of a native task look like right now: whether the
-//! main process is alive and is still the one recorded, which processes belong to
-//! the task's tree, and their CPU and memory.
+//! The current state of a native task's recorded processes: whether the main
+//! process is alive and is still the one recorded, which processes belong to the
+//! task's tree, and their CPU and memory.
 
 use std::collections::BTreeSet;
 
@@ -51,7 +51,7 @@ pub fn main_process(task: &Task) -> Option<(Pid, ProcessIdentity)> {
     ))
 }
 
-/// The recorded monitor and its identity.
+/// Returns the recorded monitor and its identity.
 pub fn monitor_process(task: &Task) -> Option<(Pid, ProcessIdentity)> {
     task.monitor.as_ref().map(process_ref)
 }

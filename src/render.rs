@@ -50,14 +50,14 @@ pub fn bytes(count: u64) -> String {
     }
 }
 
-/// How long the task ran, or has run so far.
+/// Returns how long the task ran, or has run so far.
 pub fn runtime(task: &Task) -> Option<Duration> {
     let started = task.started()?;
     let ended = task.completed().unwrap_or_else(Utc::now);
     (ended - started).to_std().ok()
 }
 
-/// How the task ended, such as `exit 0`, `SIGKILL (core dumped)` or
+/// Describes how the task ended, such as `exit 0`, `SIGKILL (core dumped)` or
 /// `exit status unknown`.
 pub fn exit_summary(task: &Task) -> String {
     let core = if task.core_dumped == Some(true) {
@@ -94,7 +94,7 @@ pub fn process_state(state: ProcessState) -> &'static str {
     }
 }
 
-/// The last `count` lines of the file at `path`, reading at most its last 64 KiB.
+/// Returns the last `count` lines of the file at `path`, reading at most its last 64 KiB.
 /// A missing file has no lines.
 pub fn tail_lines(path: &Path, count: usize) -> Vec<String> {
     const WINDOW: u64 = 64 * 1024;

@@ -3,12 +3,12 @@
 
 use crate::error::{Error, Result};
 
-/// The longest id accepted, in bytes.
+/// The maximum id length, in bytes.
 pub const MAX_LEN: usize = 128;
 
 /// Checks that `id` can name a task: non-empty, at most 128 bytes, no `/`, no NUL or
-/// other control characters, no white space at either end (a likely typo that is
-/// hard to see in listings), and not `.` or `..`.
+/// other control characters, and not `.` or `..`. White space at either end is
+/// rejected too, because it is a likely typo that is hard to see in listings.
 pub fn validate(id: &str) -> Result<()> {
     let problem = if id.is_empty() {
         Some("it is empty")

@@ -7,7 +7,7 @@
 //! `<ID>.log`. Rotation happens after the last complete line that fits, so lines
 //! are split only when one line alone is longer than the limit.
 //!
-//! Because the monitor holds the pipe's read end, a task whose monitor is killed
+//! Because the monitor owns the pipe's read end, a task whose monitor is killed
 //! gets EPIPE (or SIGPIPE) on its next write, as under Podman's conmon.
 
 use std::fs::{self, File, OpenOptions};

@@ -112,7 +112,7 @@ pub fn read_stat(pid: Pid) -> io::Result<Option<ProcStat>> {
     imp::read_stat(pid)
 }
 
-/// True when the environment `pid` started with holds `key=value`.
+/// True when the environment `pid` started with contains `key=value`.
 ///
 /// The kernel exposes the environment as it was at `exec`, so a process that changes
 /// its own environment later keeps the tag it was started with. Processes the caller
@@ -121,7 +121,7 @@ pub fn has_env_entry(pid: Pid, key: &str, value: &str) -> bool {
     imp::has_env_entry(pid, key, value)
 }
 
-/// The value of `key` in the environment `pid` started with, if it has one.
+/// Returns the value of `key` in the environment `pid` started with, if any.
 ///
 /// macOS shows the environment only for the caller's own processes, FreeBSD only
 /// for processes the caller may debug. For other processes, and on systems this
@@ -229,9 +229,9 @@ mod imp {
         let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
             return false;
         };
-        let wanted_len = key.len() + 1 + value.len();
+        let expected_len = key.len() + 1 + value.len();
         environ.split(|&byte| byte == 0).any(|entry| {
-            entry.len() == wanted_len
+            entry.len() == expected_len
                 && entry.starts_with(key.as_bytes())
                 && entry[key.len()] == b'='
                 && entry.ends_with(value.as_bytes())

@@ -67,7 +67,7 @@ pub fn parse(text: &str) -> Option<i32> {
         .map(|(number, _)| *number)
 }
 
-/// What happened to a signal sent with [`send_verified`].
+/// The outcome of a signal sent with [`send_verified`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {
     /// The recorded process was alive and got the signal.

@@ -14,9 +14,9 @@ use std::process::Command;
 /// and none blocked.
 pub fn reset_signals_in_child(command: &mut Command) {
     // SAFETY: the hook runs in the child between fork and exec, where only
-    // async-signal-safe functions may be called; it makes only the `rt_sigaction`
-    // (or `sigaction`) and `pthread_sigmask` calls below, which are, and it
-    // allocates nothing.
+    // async-signal-safe functions may be called. It makes only the `rt_sigaction`
+    // (or `sigaction`) and `pthread_sigmask` calls below, which are such functions,
+    // and it allocates nothing.
     unsafe {
         command.pre_exec(|| {
             // 64 covers the real-time signals of Linux, macOS and FreeBSD alike;

@@ -20,7 +20,7 @@ pub struct Target {
     pub identity: ProcessIdentity,
 }
 
-/// What [`terminate`] did.
+/// The counts of what [`terminate`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outcome {
     /// Targets that were alive and got the first signal.

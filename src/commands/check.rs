@@ -13,7 +13,7 @@ use crate::process::{self, ProcessState, Usage};
 use crate::registry::{Status, Store, Task};
 use crate::render;
 
-/// What `check` observed about a task beyond its record.
+/// The observations `check` makes about a task beyond its record.
 pub struct Observation {
     pub state: ProcessState,
     pub usage: Option<Usage>,
@@ -119,7 +119,8 @@ pub fn run(store: &Store, args: &CheckArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// The record plus `id`, `alive` and, under `observed`, what was measured now.
+/// Returns the record plus `id`, `alive` and, under `observed`, what was measured
+/// now.
 pub fn json_view(id: &str, task: &Task, observation: &Observation) -> Result<Value> {
     let mut value = serde_json::to_value(task)
         .map_err(|error| Error::io("cannot serialize the task", error.into()))?;
@@ -190,6 +191,7 @@ fn human_view(id: &str, task: &Task, observation: &Observation) -> String {
             "  Process:   none (logical task: ends with `complete` or `kill`)"
         );
     }
+
     if let Some(usage) = observation.usage
         && observation.container.is_some()
     {
@@ -214,6 +216,7 @@ fn human_view(id: &str, task: &Task, observation: &Observation) -> String {
             render::bytes(usage.rss_bytes)
         );
     }
+
     if let Some((runtime, limit)) = observation.overdue {
         let _ = writeln!(
             out,
@@ -226,6 +229,7 @@ fn human_view(id: &str, task: &Task, observation: &Observation) -> String {
     if let Some(runtime) = render::runtime(task) {
         let _ = writeln!(out, "  Runtime:   {}", render::duration(runtime));
     }
+
     if task.status.is_ended() {
         let reason = task.reason.as_deref().unwrap_or("-");
         let _ = writeln!(
@@ -240,6 +244,7 @@ fn human_view(id: &str, task: &Task, observation: &Observation) -> String {
             );
         }
     }
+
     if !task.constitution_rules.is_empty() {
         let _ = writeln!(out, "  Rules:     {}", task.constitution_rules.join(", "));
     }
@@ -249,6 +254,7 @@ fn human_view(id: &str, task: &Task, observation: &Observation) -> String {
     if let Some(log) = &task.log_file {
         let _ = writeln!(out, "  Log:       {log}");
     }
+
     if !observation.log_tail.is_empty() {
         let _ = writeln!(out, "  Last output:");
         for line in &observation.log_tail {

@@ -9,7 +9,7 @@ use crate::process;
 use crate::registry::{Event, Status, Store, Task, TaskEntry};
 use crate::task_id;
 
-use super::start::{normalize_rules, refuse_if_live};
+use super::start::{normalize_rules, reject_if_live};
 
 pub fn run(store: &Store, args: &RegisterArgs) -> Result<u8> {
     task_id::validate(&args.id)?;
@@ -26,11 +26,11 @@ pub fn run(store: &Store, args: &RegisterArgs) -> Result<u8> {
         .and_then(|dir| crate::rules::files::git_base(&dir));
 
     store.update(|registry, events| {
-        refuse_if_owned(registry, &args.id, attached.as_ref(), container.as_ref())?;
+        reject_if_owned(registry, &args.id, attached.as_ref(), container.as_ref())?;
         let mut task = match registry.tasks.get(&args.id) {
             Some(TaskEntry::Valid(existing)) => {
                 if existing.status == Status::Running {
-                    refuse_if_live(&args.id, existing)?;
+                    reject_if_live(&args.id, existing)?;
                 }
                 let mut task = Task::new(args.command.clone(), existing.constitution_rules.clone());
                 task.extra = existing.extra.clone();
@@ -93,7 +93,7 @@ pub fn run(store: &Store, args: &RegisterArgs) -> Result<u8> {
 
 /// Fails when another running task already owns the process or container, since
 /// two records would then end the same work.
-fn refuse_if_owned(
+fn reject_if_owned(
     registry: &crate::registry::Registry,
     id: &str,
     process: Option<&crate::registry::Native>,
@@ -116,9 +116,9 @@ fn refuse_if_owned(
                 .and_then(|docker| docker.get("container_id"))
                 == container_id;
         if same_process || same_container {
-            let what = if same_process { "process" } else { "container" };
+            let owned = if same_process { "process" } else { "container" };
             return Err(Error::invalid(format!(
-                "that {what} belongs to the running task {other_id:?}; end it with `task-watchdog complete {other_id}` or `kill {other_id}` first"
+                "that {owned} belongs to the running task {other_id:?}; end it with `task-watchdog complete {other_id}` or `kill {other_id}` first"
             )));
         }
     }

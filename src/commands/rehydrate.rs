@@ -1,7 +1,7 @@
 //! `rehydrate`: the summary an AI agent reads after losing its context. It lists what
-//! is running now, which running tasks need attention (their process is gone or its
-//! PID was reused) and how to resolve them, what ended within `--since` and how, the
-//! last output lines of each, and the task counts.
+//! is running now, and which running tasks need attention (their process is gone or
+//! its PID was reused) with how to resolve them. It also lists what ended within
+//! `--since` and how, the last output lines of each, and the task counts.
 //!
 //! Three formats: plain text (short, one task per line plus indented details),
 //! Markdown (`--markdown`) and JSON (`--json`).

@@ -150,7 +150,7 @@ fn insert_record(
         if let Some(TaskEntry::Valid(existing)) = registry.tasks.get(&args.id)
             && existing.status == Status::Running
         {
-            refuse_if_live(&args.id, existing)?;
+            reject_if_live(&args.id, existing)?;
             if rules.is_empty() {
                 rules = existing.constitution_rules.clone();
             }
@@ -169,7 +169,7 @@ fn insert_record(
 }
 
 /// Fails when the running task `id` still has a live process or monitor.
-pub(crate) fn refuse_if_live(id: &str, task: &Task) -> Result<()> {
+pub(crate) fn reject_if_live(id: &str, task: &Task) -> Result<()> {
     if process::main_state(task) == ProcessState::Alive
         && let Some(native) = &task.native
     {

@@ -3,11 +3,11 @@
 //!
 //! Ends are learned from registry notifications (a monitor's record, `kill`,
 //! `complete`, the daemon) and from exit events on the processes a daemon would
-//! watch, so `wait` also works, and records what it sees, when no daemon runs.
+//! watch. So `wait` also works when no daemon runs, and records the ends it observes.
 //!
 //! For Docker tasks, `wait` also asks the engine to wait for each container (the
 //! engine's own wait API, not polling) and records the end it reads, so a container
-//! task needs no daemon either. When no engine answers, `wait` says so on stderr and
+//! task needs no daemon either. When no engine answers, `wait` prints that on stderr and
 //! waits for a daemon to record the end.
 //!
 //! Exit status: the first task in argument order that did not succeed decides it:
@@ -55,8 +55,8 @@ pub fn run(store: &Store, args: &WaitArgs) -> Result<u8> {
     Ok(code)
 }
 
-/// Tells on stderr what stdout and the exit status cannot: which tasks still run
-/// after a timeout, and which ended with a status nobody could read.
+/// Prints to stderr what the exit status cannot show: which tasks still run after
+/// a timeout, and which ended with a status that could not be read.
 fn report_outcome(store: &Store, ids: &[String], code: u8) {
     let Ok(registry) = store.load() else { return };
     if code == TIMED_OUT {
@@ -144,8 +144,8 @@ async fn wait_for_container(store: &Store, id: &str, container: &str) -> Result<
     use futures_util::StreamExt;
 
     let engine = crate::docker::connect().await?;
-    // The engine responds once the container is not running; a non-zero exit comes
-    // back as an error item, so the item is only a signal to inspect.
+    // The engine responds once the container is not running. A non-zero exit comes
+    // back as an error item, so the item only says when to inspect.
     let _ = engine.docker.wait_container(container, None).next().await;
     if let Some(end) = crate::docker::reconcile::inspect_end(&engine, container).await? {
         crate::docker::record::record_end(store, id, container, &end)?;
@@ -164,7 +164,8 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// The combined exit status once every task has ended; `None` while any runs.
+/// Returns the combined exit status once every task has ended, or `None` while any
+/// still runs.
 fn all_ended(registry: &Registry, ids: &[String]) -> Option<u8> {
     let mut code = 0;
     for id in ids {
@@ -181,7 +182,7 @@ fn all_ended(registry: &Registry, ids: &[String]) -> Option<u8> {
     Some(code)
 }
 
-/// The status a shell would give the task's end.
+/// Returns the status a shell would give the task's end.
 ///
 /// A task recorded `completed` (by `complete`, or exit 0) waits out as 0 even when
 /// `complete` ended its process with a signal, because completion was declared.

@@ -6,10 +6,10 @@
 //!
 //! - records a `running` task whose main process and monitor are both gone
 //!   (logical tasks, having no process, are never touched);
-//! - ends the live processes of an ended task whose monitor is gone: its
-//!   identity-verified main process and that process's descendants, members of its
+//! - ends the live processes of an ended task whose monitor is gone. Those are its
+//!   identity-verified main process with that process's descendants, members of its
 //!   process group started since the task, and processes whose environment carries
-//!   its launch tag (descendants that escaped the group).
+//!   its launch tag, which finds descendants that escaped the group.
 //!
 //! It blocks (a process-table scan, a grace period), so the daemon runs it on
 //! tokio's blocking pool.
@@ -29,7 +29,7 @@ use crate::registry::{Event, Status, Store, Task};
 /// Grace period between SIGTERM and SIGKILL for leftovers.
 const GRACE: Duration = Duration::from_secs(2);
 
-/// What one sweep did.
+/// The counts of what one sweep did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SweepReport {
     /// Running tasks found without a process and recorded as ended.

@@ -16,7 +16,7 @@ use crate::registry::{Event, Registry, Status, Store, Task};
 /// Grace period between SIGTERM and SIGKILL when the daemon ends a timed-out tree.
 const GRACE: Duration = Duration::from_secs(2);
 
-/// The earliest timeout among running tasks whose monitor is gone, as the time
+/// Returns the earliest timeout among running tasks whose monitor is gone, as the time
 /// left until it and the task's id.
 pub fn next_deadline(registry: &Registry) -> Option<(Duration, String)> {
     registry

@@ -1,16 +1,16 @@
-//! Which process to watch for each running task, and what to record when it exits.
+//! The process watched for each running task, and what is recorded when it exits.
 //!
 //! - A launched task is watched through its monitor: the monitor records the exact
 //!   status itself, so the watcher only cares when the monitor dies. If the record
-//!   is still `running` then, the monitor was killed before it could record; the
-//!   watcher adopts the task's main process and records its end, with `exit_code`
-//!   null because only a parent can read the status.
+//!   is still `running` then, the monitor was killed before it could record. The
+//!   watcher then adopts the task's main process and records its end, with
+//!   `exit_code` null because only a parent can read the status.
 //! - An attached task (`register --pid`) is watched directly, and its exit recorded
 //!   `failed` with `exit_code` null for the same reason.
 //! - A logical task has no process and is never watched.
 //!
 //! The daemon and `wait` share this code, so a `wait` with no daemon running still
-//! records what it sees.
+//! records the ends it observes.
 
 use std::collections::{HashMap, HashSet};
 
@@ -186,8 +186,8 @@ impl TaskWatcher {
         })
     }
 
-    /// The monitor is gone. If it recorded the end there is nothing to do;
-    /// otherwise adopt the main process, or record the end if it is gone too.
+    /// Handles a monitor that is gone. If it recorded the end there is nothing to do.
+    /// Otherwise the main process is adopted, or its end recorded if it is gone too.
     fn handle_monitor_exit(&mut self, store: &Store, spec: &WatchSpec) -> Result<()> {
         let registry = store.load()?;
         let Some(task) = registry.task(&spec.id) else {
@@ -228,7 +228,8 @@ fn same_monitor(task: &Task, spec: &WatchSpec) -> bool {
     })
 }
 
-/// What makes a record the same task: its main process's start, or its launch.
+/// Returns what makes a record the same task: its main process's start, or its
+/// launch.
 pub fn task_key(task: &Task) -> (Option<u64>, Option<String>) {
     (
         task.native.as_ref().and_then(|native| native.start_ticks),

@@ -16,7 +16,7 @@ use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOp
 use super::client::{self, Engine};
 use super::{NAME_PREFIX, REGISTRY_LABEL, TASK_LABEL, WORKSPACE, record};
 use crate::cli::StartArgs;
-use crate::commands::start::{normalize_rules, refuse_if_live};
+use crate::commands::start::{normalize_rules, reject_if_live};
 use crate::error::{Error, Result};
 use crate::process::TAG_VARIABLE;
 use crate::registry::{Event, Status, Store, Task, TaskEntry};
@@ -42,7 +42,7 @@ pub fn run(store: &Store, args: &StartArgs) -> Result<u8> {
         && existing.status == Status::Running
         && !record::is_docker(existing)
     {
-        refuse_if_live(&args.id, existing)?;
+        reject_if_live(&args.id, existing)?;
     }
 
     let container_id = client::block_on(async {

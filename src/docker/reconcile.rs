@@ -75,7 +75,7 @@ async fn running_labelled(store: &Store, engine: &Engine) -> Result<HashMap<Stri
         .collect())
 }
 
-/// How `container` ended, or `None` while it has not (created, running, paused,
+/// Returns how `container` ended, or `None` while it has not (created, running, paused,
 /// restarting). A container the engine no longer has ended with an unknown code.
 pub async fn inspect_end(engine: &Engine, container: &str) -> Result<Option<ContainerEnd>> {
     let response = match engine.docker.inspect_container(container, None).await {

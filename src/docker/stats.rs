@@ -79,21 +79,23 @@ pub async fn view(engine: &Engine, container: &str) -> Result<ContainerView> {
 /// Views the containers of `tasks` over one connection, measuring them in
 /// parallel, keyed by task id. A task without a recorded container is left out.
 pub fn view_tasks(tasks: &[(&str, &Task)]) -> Result<HashMap<String, ContainerView>> {
-    let wanted: Vec<(String, String)> = tasks
+    let requested: Vec<(String, String)> = tasks
         .iter()
         .filter_map(|(id, task)| Some((id.to_string(), record::container_ref(task)?.to_string())))
         .collect();
-    if wanted.is_empty() {
+    if requested.is_empty() {
         return Ok(HashMap::new());
     }
     client::block_on(async {
         let engine = client::connect().await?;
         let views = futures_util::future::join_all(
-            wanted.iter().map(|(_, container)| view(&engine, container)),
+            requested
+                .iter()
+                .map(|(_, container)| view(&engine, container)),
         )
         .await;
         let mut by_id = HashMap::new();
-        for ((id, _), view) in wanted.into_iter().zip(views) {
+        for ((id, _), view) in requested.into_iter().zip(views) {
             by_id.insert(id, view?);
         }
         Ok(by_id)

@@ -182,7 +182,7 @@ fn native_mode() -> String {
 }
 
 impl Task {
-    /// A fresh running task with no process, as `register` without `--pid` makes.
+    /// Creates a running task with no process, as `register` without `--pid` does.
     pub fn new(command: String, rules: Vec<String>) -> Self {
         Task {
             mode: native_mode(),
@@ -228,7 +228,7 @@ impl Task {
         self.completed_at = Some(now_rfc3339());
     }
 
-    /// How long a running task with a process has run past its warn-after time
+    /// Returns how long a running task with a process has run past its warn-after time
     /// (15 minutes unless `start --warn-after` set another), as (runtime, limit).
     /// `None` for ended and logical tasks, and for tasks within their time.
     pub fn overdue(
@@ -256,7 +256,7 @@ impl Task {
     }
 }
 
-/// The current time as RFC 3339 in UTC with microseconds.
+/// Returns the current time as RFC 3339 in UTC with microseconds.
 pub fn now_rfc3339() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
 }
@@ -344,7 +344,7 @@ fn json_type(value: &Value) -> &'static str {
 }
 
 impl Registry {
-    /// The valid task with `id`, if any.
+    /// Returns the valid task with `id`, if any.
     pub fn task(&self, id: &str) -> Option<&Task> {
         match self.tasks.get(id) {
             Some(TaskEntry::Valid(task)) => Some(task),
@@ -359,7 +359,7 @@ impl Registry {
         }
     }
 
-    /// Every valid task, in id order.
+    /// Returns every valid task, in id order.
     pub fn valid_tasks(&self) -> impl Iterator<Item = (&String, &Task)> {
         self.tasks.iter().filter_map(|(id, entry)| match entry {
             TaskEntry::Valid(task) => Some((id, task.as_ref())),

@@ -40,8 +40,8 @@ pub struct Store {
 impl Store {
     /// Finds the registry used when none is named: the nearest
     /// `.claude/process_registry.json` in the current directory or a parent, as git
-    /// finds `.git`, so commands run from a subdirectory of a project see its tasks;
-    /// else [`DEFAULT_PATH`] under the current directory.
+    /// finds `.git`, else [`DEFAULT_PATH`] under the current directory. So commands
+    /// run from a subdirectory of a project see its tasks.
     pub fn discover() -> Result<PathBuf> {
         let current = std::env::current_dir()
             .map_err(|error| Error::io("cannot read the current directory", error))?;
@@ -117,12 +117,13 @@ impl Store {
         &self.events
     }
 
-    /// The directory holding task output.
+    /// Returns the directory of task output files.
     pub fn logs_dir(&self) -> PathBuf {
         self.directory.join("logs")
     }
 
-    /// The output file of task `id`. The id must have passed `task_id::validate`.
+    /// Returns the output file of task `id`, which must have passed
+    /// `task_id::validate`.
     pub fn log_path(&self, id: &str) -> PathBuf {
         self.logs_dir().join(format!("{id}.log"))
     }

@@ -1,4 +1,4 @@
-//! Which files `validate` checks, and the git commit recorded when a task starts.
+//! The file set `validate` checks, and the git commit recorded when a task starts.
 //!
 //! In order of precedence:
 //! 1. the files given with `--files`;

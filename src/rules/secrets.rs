@@ -443,7 +443,7 @@ mod tests {
         python(text).iter().map(|finding| finding.line).collect()
     }
 
-    /// A fake AWS key built at run time, so the source contains no credential-shaped
+    /// Builds a fake AWS key at run time, so the source contains no credential-shaped
     /// string for scanners to flag.
     fn fake_aws_key() -> String {
         format!("AKIA{}", "Q7W3E5R7T9Y1U3I5")

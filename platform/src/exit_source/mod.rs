@@ -55,7 +55,7 @@ impl Backend {
         }
     }
 
-    /// The backends this machine supports, best first.
+    /// Returns the backends this machine supports, best first.
     pub fn available() -> Vec<Backend> {
         let mut backends = Vec::new();
         #[cfg(target_os = "linux")]
@@ -200,7 +200,7 @@ impl ExitSource {
     }
 
     /// Waits for the next exit and returns its token. Never returns `None` while the
-    /// source exists, because the source holds a sender itself.
+    /// source exists, because the source keeps a sender itself.
     pub async fn next_exit(&mut self) -> Option<Token> {
         let token = self.receiver.recv().await?;
         self.unwatch(token);
